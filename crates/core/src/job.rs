@@ -1,0 +1,454 @@
+//! Jobs as stored: common data, the call target, the trigger, the lifecycle status, and the
+//! response shape the original dbserver used (`job_data` plus one `*_job_data` per trigger kind).
+
+use serde::{Deserialize, Serialize};
+
+use crate::condition::{ConditionType, ValueSourceType};
+use crate::ids::{JobId, TaskDefinitionId};
+use crate::numbers::Decimal;
+use crate::schedule::ScheduleType;
+use crate::time::{UnixMillis, rfc3339};
+
+/// Lifecycle of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Created, waiting for its first trigger.
+    Pending,
+    /// Has run at least once and keeps running.
+    Running,
+    /// Stopped by its owner; resumes on request.
+    Paused,
+    /// Done: a one-shot job ran, or a chain finished.
+    Completed,
+    /// Its time frame ran out.
+    Expired,
+    /// Deleted by its owner; never scheduled again.
+    Deleted,
+}
+
+impl JobStatus {
+    /// Every status.
+    pub const ALL: [JobStatus; 6] =
+        [Self::Pending, Self::Running, Self::Paused, Self::Completed, Self::Expired, Self::Deleted];
+
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Completed => "completed",
+            Self::Expired => "expired",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// From the storage name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether schedulers should fire this job.
+    pub fn is_schedulable(self) -> bool {
+        matches!(self, Self::Pending | Self::Running)
+    }
+
+    /// Whether the status is final (no transition leaves it).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Expired | Self::Deleted)
+    }
+}
+
+/// How a job takes its call arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgType {
+    /// 1: given in the job.
+    Static,
+    /// 2: computed by a script at execution time.
+    Dynamic,
+}
+
+impl ArgType {
+    /// The wire number.
+    pub fn number(self) -> i64 {
+        match self {
+            Self::Static => 1,
+            Self::Dynamic => 2,
+        }
+    }
+
+    /// From the wire number.
+    pub fn from_number(n: i64) -> Option<Self> {
+        match n {
+            1 => Some(Self::Static),
+            2 => Some(Self::Dynamic),
+            _ => None,
+        }
+    }
+}
+
+/// What a job calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Chain the call goes to.
+    pub chain_id: String,
+    /// Contract called (lower-case hex).
+    pub contract_address: String,
+    /// Function name or full signature.
+    pub function: String,
+    /// JSON ABI text containing the function.
+    pub abi: String,
+    /// Static or dynamic arguments.
+    pub arg_type: ArgType,
+    /// Static arguments as given (strings).
+    pub arguments: Vec<String>,
+    /// Script computing dynamic arguments.
+    pub dynamic_arguments_script_url: String,
+}
+
+/// A time trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeTrigger {
+    /// interval | cron | specific.
+    pub schedule_type: ScheduleType,
+    /// Seconds between runs (interval).
+    pub time_interval: i64,
+    /// Cron expression (cron).
+    pub cron_expression: String,
+    /// Instants (specific), as given.
+    pub specific_schedule: String,
+    /// Next occurrence (None when no more occurrences fall inside the time frame).
+    pub next_execution_timestamp: Option<UnixMillis>,
+}
+
+/// An event trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTrigger {
+    /// Chain the event is watched on.
+    pub trigger_chain_id: String,
+    /// Contract emitting the event (lower-case hex).
+    pub trigger_contract_address: String,
+    /// Event signature or JSON ABI event.
+    pub trigger_event: String,
+    /// keccak256 of the canonical signature, 0x hex.
+    pub topic0: String,
+    /// Parameter the original single filter compares (empty: no filter).
+    pub event_filter_para_name: String,
+    /// Value the parameter must equal.
+    pub event_filter_value: String,
+}
+
+/// A condition trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionTrigger {
+    /// Comparison operator.
+    pub condition_type: ConditionType,
+    /// Upper limit, when the operator reads one.
+    pub upper_limit: Option<Decimal>,
+    /// Lower limit, when the operator reads one.
+    pub lower_limit: Option<Decimal>,
+    /// Where the value comes from.
+    pub value_source_type: ValueSourceType,
+    /// URL (or constant / contract reference) of the source.
+    pub value_source_url: String,
+    /// Dot path to the value in a JSON response.
+    pub selected_key_route: String,
+}
+
+/// When a job fires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// On a schedule.
+    Time(TimeTrigger),
+    /// On a log.
+    Event(EventTrigger),
+    /// On a value crossing limits.
+    Condition(ConditionTrigger),
+}
+
+/// Everything a validated job creation carries (the store assigns user ids and timestamps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// On-chain job id.
+    pub job_id: JobId,
+    /// Owner (lower-case hex).
+    pub user_address: String,
+    /// Owner's gas balance as the client saw it.
+    pub ether_balance: String,
+    /// Owner's token balance as the client saw it.
+    pub token_balance: String,
+    /// Title.
+    pub job_title: String,
+    /// Task definition.
+    pub task_definition_id: TaskDefinitionId,
+    /// Custom script job.
+    pub custom: bool,
+    /// Seconds the job stays valid.
+    pub time_frame: i64,
+    /// Keeps firing after the first occurrence.
+    pub recurring: bool,
+    /// Cost prediction in ether.
+    pub job_cost_prediction: Decimal,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Chain the job was registered on.
+    pub created_chain_id: String,
+    /// Imua flag of the original.
+    pub is_imua: bool,
+    /// Executed through a Safe wallet.
+    pub is_safe: bool,
+    /// Safe name.
+    pub safe_name: String,
+    /// Safe address (lower-case hex or empty).
+    pub safe_address: String,
+    /// Script language.
+    pub language: String,
+    /// Instant the time frame ends.
+    pub expiration_time: UnixMillis,
+    /// Call target.
+    pub target: Target,
+    /// Trigger.
+    pub trigger: Trigger,
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// What was created.
+    pub spec: NewJob,
+    /// Owner's user id.
+    pub user_id: i64,
+    /// Next job in a chain.
+    pub link_job_id: Option<JobId>,
+    /// 0 none, 1 chain head, 2 chain member.
+    pub chain_status: i64,
+    /// Lifecycle status.
+    pub status: JobStatus,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Last change.
+    pub updated_at: UnixMillis,
+    /// Last execution.
+    pub last_executed_at: Option<UnixMillis>,
+}
+
+/// `job_data` of the response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobDataView {
+    pub job_id: JobId,
+    pub job_title: String,
+    pub task_definition_id: TaskDefinitionId,
+    pub user_id: i64,
+    pub user_address: String,
+    pub link_job_id: Option<JobId>,
+    pub chain_status: i64,
+    pub custom: bool,
+    pub time_frame: i64,
+    pub recurring: bool,
+    pub status: JobStatus,
+    pub job_cost_prediction: Decimal,
+    pub timezone: String,
+    pub is_imua: bool,
+    pub is_safe: bool,
+    pub safe_name: String,
+    pub safe_address: String,
+    pub language: String,
+    pub created_chain_id: String,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: UnixMillis,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: UnixMillis,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_executed_at: Option<UnixMillis>,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expiration_time: UnixMillis,
+}
+
+/// Target fields repeated in each trigger view, as the original did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TargetView {
+    pub target_chain_id: String,
+    pub target_contract_address: String,
+    pub target_function: String,
+    pub abi: String,
+    pub arg_type: i64,
+    pub arguments: Vec<String>,
+    pub dynamic_arguments_script_url: String,
+}
+
+/// `time_job_data` of the response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimeJobView {
+    pub job_id: JobId,
+    pub task_definition_id: TaskDefinitionId,
+    pub schedule_type: ScheduleType,
+    pub time_interval: i64,
+    pub cron_expression: String,
+    pub specific_schedule: String,
+    pub timezone: String,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_execution_timestamp: Option<UnixMillis>,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expiration_time: UnixMillis,
+    pub recurring: bool,
+    pub is_active: bool,
+    #[serde(flatten)]
+    pub target: TargetView,
+}
+
+/// `event_job_data` of the response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EventJobView {
+    pub job_id: JobId,
+    pub task_definition_id: TaskDefinitionId,
+    pub trigger_chain_id: String,
+    pub trigger_contract_address: String,
+    pub trigger_event: String,
+    pub topic0: String,
+    pub event_filter_para_name: String,
+    pub event_filter_value: String,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expiration_time: UnixMillis,
+    pub recurring: bool,
+    pub is_active: bool,
+    #[serde(flatten)]
+    pub target: TargetView,
+}
+
+/// `condition_job_data` of the response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConditionJobView {
+    pub job_id: JobId,
+    pub task_definition_id: TaskDefinitionId,
+    pub condition_type: ConditionType,
+    pub upper_limit: Option<Decimal>,
+    pub lower_limit: Option<Decimal>,
+    pub value_source_type: ValueSourceType,
+    pub value_source_url: String,
+    pub selected_key_route: String,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expiration_time: UnixMillis,
+    pub recurring: bool,
+    pub is_active: bool,
+    #[serde(flatten)]
+    pub target: TargetView,
+}
+
+/// One job in API responses.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    pub job_data: JobDataView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_job_data: Option<TimeJobView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_job_data: Option<EventJobView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition_job_data: Option<ConditionJobView>,
+}
+
+impl Job {
+    /// The response shape of the original dbserver.
+    pub fn view(&self) -> JobView {
+        let s = &self.spec;
+        let target = TargetView {
+            target_chain_id: s.target.chain_id.clone(),
+            target_contract_address: s.target.contract_address.clone(),
+            target_function: s.target.function.clone(),
+            abi: s.target.abi.clone(),
+            arg_type: s.target.arg_type.number(),
+            arguments: s.target.arguments.clone(),
+            dynamic_arguments_script_url: s.target.dynamic_arguments_script_url.clone(),
+        };
+        let is_active = self.status.is_schedulable();
+        let mut view = JobView {
+            job_data: JobDataView {
+                job_id: s.job_id,
+                job_title: s.job_title.clone(),
+                task_definition_id: s.task_definition_id,
+                user_id: self.user_id,
+                user_address: s.user_address.clone(),
+                link_job_id: self.link_job_id,
+                chain_status: self.chain_status,
+                custom: s.custom,
+                time_frame: s.time_frame,
+                recurring: s.recurring,
+                status: self.status,
+                job_cost_prediction: s.job_cost_prediction.clone(),
+                timezone: s.timezone.clone(),
+                is_imua: s.is_imua,
+                is_safe: s.is_safe,
+                safe_name: s.safe_name.clone(),
+                safe_address: s.safe_address.clone(),
+                language: s.language.clone(),
+                created_chain_id: s.created_chain_id.clone(),
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+                last_executed_at: self.last_executed_at,
+                expiration_time: s.expiration_time,
+            },
+            time_job_data: None,
+            event_job_data: None,
+            condition_job_data: None,
+        };
+        match &s.trigger {
+            Trigger::Time(t) => {
+                view.time_job_data = Some(TimeJobView {
+                    job_id: s.job_id,
+                    task_definition_id: s.task_definition_id,
+                    schedule_type: t.schedule_type,
+                    time_interval: t.time_interval,
+                    cron_expression: t.cron_expression.clone(),
+                    specific_schedule: t.specific_schedule.clone(),
+                    timezone: s.timezone.clone(),
+                    next_execution_timestamp: t.next_execution_timestamp,
+                    expiration_time: s.expiration_time,
+                    recurring: s.recurring,
+                    is_active,
+                    target,
+                })
+            }
+            Trigger::Event(e) => {
+                view.event_job_data = Some(EventJobView {
+                    job_id: s.job_id,
+                    task_definition_id: s.task_definition_id,
+                    trigger_chain_id: e.trigger_chain_id.clone(),
+                    trigger_contract_address: e.trigger_contract_address.clone(),
+                    trigger_event: e.trigger_event.clone(),
+                    topic0: e.topic0.clone(),
+                    event_filter_para_name: e.event_filter_para_name.clone(),
+                    event_filter_value: e.event_filter_value.clone(),
+                    expiration_time: s.expiration_time,
+                    recurring: s.recurring,
+                    is_active,
+                    target,
+                })
+            }
+            Trigger::Condition(c) => {
+                view.condition_job_data = Some(ConditionJobView {
+                    job_id: s.job_id,
+                    task_definition_id: s.task_definition_id,
+                    condition_type: c.condition_type,
+                    upper_limit: c.upper_limit.clone(),
+                    lower_limit: c.lower_limit.clone(),
+                    value_source_type: c.value_source_type,
+                    value_source_url: c.value_source_url.clone(),
+                    selected_key_route: c.selected_key_route.clone(),
+                    expiration_time: s.expiration_time,
+                    recurring: s.recurring,
+                    is_active,
+                    target,
+                })
+            }
+        }
+        view
+    }
+}

@@ -1,0 +1,23 @@
+//! TriggerX domain model: jobs, triggers, tasks, keepers, users, API keys and the rules that validate them.
+//!
+//! Nothing in this crate performs I/O. Every other crate depends on it; it depends on none of them.
+
+pub mod abi_args;
+pub mod address;
+pub mod apikey;
+pub mod condition;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod job;
+pub mod job_input;
+pub mod keeper;
+pub mod numbers;
+pub mod paging;
+pub mod schedule;
+pub mod task;
+pub mod time;
+pub mod user;
+
+pub use error::{CoreError, FieldError};
+pub use ids::{ChainId, JobId, TaskDefinitionId};

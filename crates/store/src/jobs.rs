@@ -1,0 +1,493 @@
+//! Jobs: created all-or-nothing (a chain in one transaction), read with their trigger, listed by owner,
+//! updated, paused, resumed and deleted.
+
+use sqlx::any::AnyRow;
+use triggerx_core::FieldError;
+use triggerx_core::condition::{ConditionType, ValueSourceType};
+use triggerx_core::ids::{JobId, TaskDefinitionId, TriggerKind};
+use triggerx_core::job::{
+    ArgType, ConditionTrigger, EventTrigger, Job, JobStatus, NewJob, Target, TimeTrigger, Trigger,
+};
+use triggerx_core::job_input::ValidatedUpdate;
+use triggerx_core::numbers::Decimal;
+use triggerx_core::paging::Page;
+use triggerx_core::schedule::{Schedule, ScheduleType, parse_timezone};
+use triggerx_core::time::{UnixMillis, now_millis, to_datetime};
+use triggerx_core::user::points_for_job;
+
+use crate::rows::{as_flag, corrupt, flag, get, json};
+use crate::{Store, StoreError};
+
+/// Result of creating a chain of jobs.
+#[derive(Debug, Clone)]
+pub struct CreatedJobs {
+    /// The owner's user id.
+    pub user_id: i64,
+    /// The owner's balance as now stored.
+    pub account_balance: String,
+    /// The owner's token balance as now stored.
+    pub token_balance: String,
+    /// The created jobs, in request order.
+    pub jobs: Vec<Job>,
+}
+
+const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address, j.job_title, j.task_definition_id, j.trigger_kind, \
+    j.link_job_id, j.chain_status, j.custom, j.time_frame, j.recurring, j.status, j.job_cost_prediction, j.timezone, \
+    j.is_imua, j.is_safe, j.safe_name, j.safe_address, j.language, j.created_chain_id, j.ether_balance, j.token_balance, \
+    j.expiration_time, j.target_chain_id, j.target_contract_address, j.target_function, j.abi, j.arg_type, j.arguments, \
+    j.dynamic_arguments_script_url, j.created_at, j.updated_at, j.last_executed_at, \
+    t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp, \
+    e.trigger_chain_id, e.trigger_contract_address, e.trigger_event, e.topic0, e.event_filter_para_name, e.event_filter_value, \
+    c.condition_type, c.upper_limit, c.lower_limit, c.value_source_type, c.value_source_url, c.selected_key_route \
+    FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id LEFT JOIN event_jobs e ON e.job_id = j.job_id \
+    LEFT JOIN condition_jobs c ON c.job_id = j.job_id";
+
+fn trigger_kind_name(kind: TriggerKind) -> &'static str {
+    match kind {
+        TriggerKind::Time => "time",
+        TriggerKind::Event => "event",
+        TriggerKind::Condition => "condition",
+    }
+}
+
+impl Store {
+    /// Creates a chain of validated jobs in one transaction: job i links to job i+1. Creates the
+    /// owner on first use and credits job points. Nothing is written if any job fails.
+    pub async fn create_jobs(&self, jobs: &[NewJob]) -> Result<CreatedJobs, StoreError> {
+        let first =
+            jobs.first().ok_or_else(|| StoreError::Invalid(FieldError::new("empty_request", "", "no jobs given")))?;
+        let now = now_millis();
+        let mut tx = self.pool.begin().await?;
+        let points: f64 = jobs.iter().map(|j| points_for_job(j.custom)).sum();
+        let user_row = sqlx::query(
+            "INSERT INTO users (user_address, account_balance, token_balance, user_points, created_at, last_updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (user_address) DO UPDATE SET account_balance = excluded.account_balance, \
+             token_balance = excluded.token_balance, user_points = users.user_points + excluded.user_points, \
+             last_updated_at = excluded.last_updated_at \
+             RETURNING user_id, account_balance, token_balance",
+        )
+        .bind(&first.user_address)
+        .bind(&first.ether_balance)
+        .bind(&first.token_balance)
+        .bind(points)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let user_id: i64 = get(&user_row, "user_id")?;
+        let mut created = Vec::with_capacity(jobs.len());
+        for (index, job) in jobs.iter().enumerate() {
+            let link_job_id = jobs.get(index + 1).map(|next| next.job_id);
+            let chain_status = match (jobs.len(), index) {
+                (1, _) => 0,
+                (_, 0) => 1,
+                _ => 2,
+            };
+            insert_job(&mut tx, job, user_id, link_job_id, chain_status, now).await.map_err(|e| match e {
+                StoreError::Conflict(msg) => StoreError::Conflict(format!("[{index}].job_id: {msg}")),
+                other => other,
+            })?;
+            created.push(Job {
+                spec: job.clone(),
+                user_id,
+                link_job_id,
+                chain_status,
+                status: JobStatus::Pending,
+                created_at: now,
+                updated_at: now,
+                last_executed_at: None,
+            });
+        }
+        tx.commit().await?;
+        Ok(CreatedJobs {
+            user_id,
+            account_balance: get(&user_row, "account_balance")?,
+            token_balance: get(&user_row, "token_balance")?,
+            jobs: created,
+        })
+    }
+
+    /// One job with its trigger.
+    pub async fn job(&self, job_id: JobId) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(&format!("{JOB_SELECT} WHERE j.job_id = $1"))
+            .bind(job_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// A job, or `NotFound`.
+    pub async fn require_job(&self, job_id: JobId) -> Result<Job, StoreError> {
+        self.job(job_id).await?.ok_or_else(|| StoreError::NotFound(format!("job {job_id}")))
+    }
+
+    /// Jobs of `owner` (or all, for `None`), oldest first, without deleted ones unless asked. Returns the
+    /// page and the total count.
+    pub async fn list_jobs(
+        &self,
+        owner: Option<&str>,
+        include_deleted: bool,
+        page: Page,
+    ) -> Result<(Vec<Job>, i64), StoreError> {
+        let mut conditions = Vec::new();
+        if owner.is_some() {
+            conditions.push("j.user_address = $3");
+        }
+        if !include_deleted {
+            conditions.push("j.status <> 'deleted'");
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("{JOB_SELECT} {filter} ORDER BY j.created_at, j.job_id LIMIT $1 OFFSET $2");
+        let mut query = sqlx::query(&sql).bind(page.limit).bind(page.offset);
+        if let Some(o) = owner {
+            query = query.bind(o);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?;
+        let count_sql = format!("SELECT COUNT(*) FROM jobs j {}", filter.replace("$3", "$1"));
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        if let Some(o) = owner {
+            count = count.bind(o);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        Ok((jobs, total))
+    }
+
+    /// Applies an update; recomputes expiry and the next occurrence where they depend on it.
+    pub async fn update_job(&self, job_id: JobId, update: &ValidatedUpdate) -> Result<Job, StoreError> {
+        let mut job = self.require_job(job_id).await?;
+        if job.status == JobStatus::Deleted {
+            return Err(StoreError::Conflict(format!("job {job_id} is deleted")));
+        }
+        let now = now_millis();
+        if let Some(title) = &update.job_title {
+            job.spec.job_title = title.clone();
+        }
+        if let Some(recurring) = update.recurring {
+            job.spec.recurring = recurring;
+        }
+        if let Some(cost) = &update.job_cost_prediction {
+            job.spec.job_cost_prediction = cost.clone();
+        }
+        if let Some(tz) = &update.timezone {
+            job.spec.timezone = tz.clone();
+        }
+        if let Some(time_frame) = update.time_frame {
+            job.spec.time_frame = time_frame;
+            job.spec.expiration_time = job.created_at.saturating_add(time_frame.saturating_mul(1000));
+        }
+        if let Some(interval) = update.time_interval {
+            match &mut job.spec.trigger {
+                Trigger::Time(t) if t.schedule_type == ScheduleType::Interval => t.time_interval = interval,
+                _ => {
+                    return Err(StoreError::Invalid(FieldError::new(
+                        "not_interval_job",
+                        "time_interval",
+                        "only interval time jobs have a time_interval",
+                    )));
+                }
+            }
+        }
+        let schedule_changed =
+            update.time_interval.is_some() || update.timezone.is_some() || update.time_frame.is_some();
+        if schedule_changed && let Trigger::Time(t) = &mut job.spec.trigger {
+            t.next_execution_timestamp = next_occurrence(t, &job.spec.timezone, now, job.spec.expiration_time)?;
+        }
+        if let Some(pause) = update.pause {
+            job.status = transition(job.status, pause, job_id)?;
+        }
+        if job.spec.expiration_time <= now && !job.status.is_final() {
+            job.status = JobStatus::Expired;
+        }
+        job.updated_at = now;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET job_title = $1, recurring = $2, job_cost_prediction = $3, timezone = $4, time_frame = $5, \
+             expiration_time = $6, status = $7, updated_at = $8 WHERE job_id = $9",
+        )
+        .bind(&job.spec.job_title)
+        .bind(as_flag(job.spec.recurring))
+        .bind(job.spec.job_cost_prediction.as_str())
+        .bind(&job.spec.timezone)
+        .bind(job.spec.time_frame)
+        .bind(job.spec.expiration_time)
+        .bind(job.status.as_str())
+        .bind(now)
+        .bind(job_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if let Trigger::Time(t) = &job.spec.trigger {
+            sqlx::query("UPDATE time_jobs SET time_interval = $1, next_execution_timestamp = $2 WHERE job_id = $3")
+                .bind(t.time_interval)
+                .bind(t.next_execution_timestamp)
+                .bind(job_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Pauses (`true`) or resumes (`false`) a job.
+    pub async fn set_job_paused(&self, job_id: JobId, paused: bool) -> Result<Job, StoreError> {
+        self.update_job(job_id, &ValidatedUpdate { pause: Some(paused), ..Default::default() }).await
+    }
+
+    /// Marks a job deleted: it is never scheduled again; its tasks stay for the record.
+    pub async fn delete_job(&self, job_id: JobId) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE jobs SET status = 'deleted', updated_at = $1 WHERE job_id = $2")
+            .bind(now_millis())
+            .bind(job_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("job {job_id}")));
+        }
+        Ok(())
+    }
+
+    /// Records that a job executed at `at`.
+    pub async fn set_job_last_executed(&self, job_id: JobId, at: UnixMillis) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET last_executed_at = $1, updated_at = $1, \
+             status = CASE WHEN status = 'pending' THEN 'running' ELSE status END WHERE job_id = $2",
+        )
+        .bind(at)
+        .bind(job_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("job {job_id}")));
+        }
+        Ok(())
+    }
+}
+
+/// The status after a pause (`true`) or resume (`false`) request.
+fn transition(current: JobStatus, pause: bool, job_id: JobId) -> Result<JobStatus, StoreError> {
+    match (current, pause) {
+        (JobStatus::Pending | JobStatus::Running | JobStatus::Paused, true) => Ok(JobStatus::Paused),
+        (JobStatus::Paused, false) => Ok(JobStatus::Pending),
+        (JobStatus::Pending | JobStatus::Running, false) => Ok(current),
+        (final_status, _) => Err(StoreError::Conflict(format!("job {job_id} is {}", final_status.as_str()))),
+    }
+}
+
+fn next_occurrence(
+    t: &TimeTrigger,
+    timezone: &str,
+    now: UnixMillis,
+    expiration: UnixMillis,
+) -> Result<Option<UnixMillis>, StoreError> {
+    let tz = parse_timezone(timezone, "timezone")?;
+    let schedule = match t.schedule_type {
+        ScheduleType::Interval => Schedule::interval(t.time_interval, "time_interval")?,
+        ScheduleType::Cron => Schedule::cron(&t.cron_expression, "cron_expression")?,
+        ScheduleType::Specific => Schedule::Specific {
+            instants: triggerx_core::schedule::parse_specific(&t.specific_schedule, tz, "specific_schedule")?,
+        },
+    };
+    Ok(schedule.next_after(to_datetime(now), tz).map(|d| d.timestamp_millis()).filter(|n| *n <= expiration))
+}
+
+async fn insert_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job: &NewJob,
+    user_id: i64,
+    link_job_id: Option<JobId>,
+    chain_status: i64,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    let id = job.job_id.to_string();
+    let arguments = serde_json::to_string(&job.target.arguments).map_err(|e| corrupt("arguments", e))?;
+    let inserted = sqlx::query(
+        "INSERT INTO jobs (job_id, user_id, user_address, job_title, task_definition_id, trigger_kind, link_job_id, \
+         chain_status, custom, time_frame, recurring, status, job_cost_prediction, timezone, is_imua, is_safe, safe_name, \
+         safe_address, language, created_chain_id, ether_balance, token_balance, expiration_time, target_chain_id, \
+         target_contract_address, target_function, abi, arg_type, arguments, dynamic_arguments_script_url, created_at, \
+         updated_at, last_executed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $31, NULL)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(&job.user_address)
+    .bind(&job.job_title)
+    .bind(job.task_definition_id.number())
+    .bind(trigger_kind_name(job.task_definition_id.trigger()))
+    .bind(link_job_id.map(|l| l.to_string()))
+    .bind(chain_status)
+    .bind(as_flag(job.custom))
+    .bind(job.time_frame)
+    .bind(as_flag(job.recurring))
+    .bind(JobStatus::Pending.as_str())
+    .bind(job.job_cost_prediction.as_str())
+    .bind(&job.timezone)
+    .bind(as_flag(job.is_imua))
+    .bind(as_flag(job.is_safe))
+    .bind(&job.safe_name)
+    .bind(&job.safe_address)
+    .bind(&job.language)
+    .bind(&job.created_chain_id)
+    .bind(&job.ether_balance)
+    .bind(&job.token_balance)
+    .bind(job.expiration_time)
+    .bind(&job.target.chain_id)
+    .bind(&job.target.contract_address)
+    .bind(&job.target.function)
+    .bind(&job.target.abi)
+    .bind(job.target.arg_type.number())
+    .bind(arguments)
+    .bind(&job.target.dynamic_arguments_script_url)
+    .bind(now)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Err(e) if StoreError::is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!("job {id} already exists")));
+        }
+        other => other?,
+    };
+    match &job.trigger {
+        Trigger::Time(t) => {
+            sqlx::query(
+                "INSERT INTO time_jobs (job_id, schedule_type, time_interval, cron_expression, specific_schedule, \
+                 next_execution_timestamp) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&id)
+            .bind(t.schedule_type.as_str())
+            .bind(t.time_interval)
+            .bind(&t.cron_expression)
+            .bind(&t.specific_schedule)
+            .bind(t.next_execution_timestamp)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Trigger::Event(e) => {
+            sqlx::query(
+                "INSERT INTO event_jobs (job_id, trigger_chain_id, trigger_contract_address, trigger_event, topic0, \
+                 event_filter_para_name, event_filter_value) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(&e.trigger_chain_id)
+            .bind(&e.trigger_contract_address)
+            .bind(&e.trigger_event)
+            .bind(&e.topic0)
+            .bind(&e.event_filter_para_name)
+            .bind(&e.event_filter_value)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Trigger::Condition(c) => {
+            sqlx::query(
+                "INSERT INTO condition_jobs (job_id, condition_type, upper_limit, lower_limit, value_source_type, \
+                 value_source_url, selected_key_route) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(c.condition_type.as_str())
+            .bind(c.upper_limit.as_ref().map(|d| d.as_str().to_string()))
+            .bind(c.lower_limit.as_ref().map(|d| d.as_str().to_string()))
+            .bind(c.value_source_type.as_str())
+            .bind(&c.value_source_url)
+            .bind(&c.selected_key_route)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn optional_decimal(row: &AnyRow, column: &'static str) -> Result<Option<Decimal>, StoreError> {
+    get::<Option<String>>(row, column)?
+        .map(|text| Decimal::parse(&text, column).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
+fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+    let job_id_text: String = get(row, "job_id")?;
+    let job_id = JobId::parse(&job_id_text, "job_id").map_err(|e| corrupt("job_id", e))?;
+    let tdid_number: i64 = get(row, "task_definition_id")?;
+    let task_definition_id =
+        TaskDefinitionId::from_number(tdid_number).ok_or_else(|| corrupt("task_definition_id", tdid_number))?;
+    let status_name: String = get(row, "status")?;
+    let status = JobStatus::from_name(&status_name).ok_or_else(|| corrupt("status", &status_name))?;
+    let arg_type_number: i64 = get(row, "arg_type")?;
+    let link: Option<String> = get(row, "link_job_id")?;
+    let trigger = match task_definition_id.trigger() {
+        TriggerKind::Time => {
+            let schedule_name: String = get(row, "schedule_type")?;
+            Trigger::Time(TimeTrigger {
+                schedule_type: ScheduleType::parse(&schedule_name, "schedule_type")
+                    .map_err(|e| corrupt("schedule_type", e))?,
+                time_interval: get(row, "time_interval")?,
+                cron_expression: get(row, "cron_expression")?,
+                specific_schedule: get(row, "specific_schedule")?,
+                next_execution_timestamp: get(row, "next_execution_timestamp")?,
+            })
+        }
+        TriggerKind::Event => Trigger::Event(EventTrigger {
+            trigger_chain_id: get(row, "trigger_chain_id")?,
+            trigger_contract_address: get(row, "trigger_contract_address")?,
+            trigger_event: get(row, "trigger_event")?,
+            topic0: get(row, "topic0")?,
+            event_filter_para_name: get(row, "event_filter_para_name")?,
+            event_filter_value: get(row, "event_filter_value")?,
+        }),
+        TriggerKind::Condition => {
+            let condition_name: String = get(row, "condition_type")?;
+            let source_name: String = get(row, "value_source_type")?;
+            Trigger::Condition(ConditionTrigger {
+                condition_type: ConditionType::parse(&condition_name, "condition_type")
+                    .map_err(|e| corrupt("condition_type", e))?,
+                upper_limit: optional_decimal(row, "upper_limit")?,
+                lower_limit: optional_decimal(row, "lower_limit")?,
+                value_source_type: ValueSourceType::parse(&source_name, "value_source_type")
+                    .map_err(|e| corrupt("value_source_type", e))?,
+                value_source_url: get(row, "value_source_url")?,
+                selected_key_route: get(row, "selected_key_route")?,
+            })
+        }
+    };
+    let cost: String = get(row, "job_cost_prediction")?;
+    Ok(Job {
+        spec: NewJob {
+            job_id,
+            user_address: get(row, "user_address")?,
+            ether_balance: get(row, "ether_balance")?,
+            token_balance: get(row, "token_balance")?,
+            job_title: get(row, "job_title")?,
+            task_definition_id,
+            custom: flag(row, "custom")?,
+            time_frame: get(row, "time_frame")?,
+            recurring: flag(row, "recurring")?,
+            job_cost_prediction: Decimal::parse(&cost, "job_cost_prediction")
+                .map_err(|e| corrupt("job_cost_prediction", e))?,
+            timezone: get(row, "timezone")?,
+            created_chain_id: get(row, "created_chain_id")?,
+            is_imua: flag(row, "is_imua")?,
+            is_safe: flag(row, "is_safe")?,
+            safe_name: get(row, "safe_name")?,
+            safe_address: get(row, "safe_address")?,
+            language: get(row, "language")?,
+            expiration_time: get(row, "expiration_time")?,
+            target: Target {
+                chain_id: get(row, "target_chain_id")?,
+                contract_address: get(row, "target_contract_address")?,
+                function: get(row, "target_function")?,
+                abi: get(row, "abi")?,
+                arg_type: ArgType::from_number(arg_type_number).ok_or_else(|| corrupt("arg_type", arg_type_number))?,
+                arguments: json(row, "arguments")?,
+                dynamic_arguments_script_url: get(row, "dynamic_arguments_script_url")?,
+            },
+            trigger,
+        },
+        user_id: get(row, "user_id")?,
+        link_job_id: link
+            .map(|l| JobId::parse(&l, "link_job_id").map_err(|e| corrupt("link_job_id", e)))
+            .transpose()?,
+        chain_status: get(row, "chain_status")?,
+        status,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        last_executed_at: get(row, "last_executed_at")?,
+    })
+}

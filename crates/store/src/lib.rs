@@ -1,0 +1,21 @@
+//! TriggerX persistence: one `Store` over SQLite (the embedded default) or PostgreSQL, chosen by URL.
+//!
+//! Both backends run the same SQL (written with `$N` placeholders, which both accept) through sqlx's
+//! `Any` driver; only the DDL differs, in `migrations/sqlite` and `migrations/postgres`, applied at start.
+
+mod apikeys;
+mod connect;
+mod error;
+mod jobs;
+mod keepers;
+pub use keepers::check_email;
+mod rows;
+mod tasks;
+pub mod testing;
+mod users;
+
+pub use apikeys::{API_KEY_PREFIX, hash_api_key};
+pub use connect::{Backend, Store};
+pub use error::StoreError;
+pub use jobs::CreatedJobs;
+pub use tasks::NewTask;
