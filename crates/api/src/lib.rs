@@ -1,1 +1,181 @@
-//! placeholder
+//! TriggerX REST API (the original's dbserver): jobs, tasks, users, keepers, leaderboards, fees and API
+//! keys over the store, with per-key auth and rate limits, Prometheus metrics and an OpenAPI document.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod fees;
+pub mod metrics;
+mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use triggerx_store::Store;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::ApiError;
+pub use fees::FeeConfig;
+use ratelimit::RateLimiter;
+use routes::{apikeys, jobs, keepers, leaderboard, system, tasks, users};
+use state::{AppState, SharedState};
+
+/// Builds the router and the OpenAPI document describing it.
+pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenApi) {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(jobs::create_jobs, jobs::list_jobs))
+        .routes(routes!(jobs::jobs_by_api_key))
+        .routes(routes!(jobs::jobs_of_user))
+        .routes(routes!(jobs::job_of_user))
+        .routes(routes!(jobs::get_job, jobs::delete_job))
+        .routes(routes!(jobs::update_job))
+        .routes(routes!(jobs::delete_job_legacy))
+        .routes(routes!(jobs::pause_job))
+        .routes(routes!(jobs::resume_job))
+        .routes(routes!(jobs::set_last_executed))
+        .routes(routes!(jobs::task_fees))
+        .routes(routes!(jobs::tasks_of_job))
+        .routes(routes!(tasks::create_task))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::tasks_of_job))
+        .routes(routes!(tasks::recent_tasks))
+        .routes(routes!(tasks::tasks_of_user))
+        .routes(routes!(tasks::update_execution))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::set_email))
+        .routes(routes!(keepers::upsert_keeper))
+        .routes(routes!(keepers::keeper_form))
+        .routes(routes!(keepers::performers))
+        .routes(routes!(keepers::get_keeper))
+        .routes(routes!(keepers::task_count))
+        .routes(routes!(keepers::points))
+        .routes(routes!(keepers::increment_tasks))
+        .routes(routes!(keepers::add_points))
+        .routes(routes!(keepers::update_chat_id))
+        .routes(routes!(leaderboard::keepers))
+        .routes(routes!(leaderboard::users))
+        .routes(routes!(leaderboard::search_user))
+        .routes(routes!(leaderboard::search_keeper))
+        .routes(routes!(fees::get_fees))
+        .routes(routes!(apikeys::create_key, apikeys::list_keys))
+        .routes(routes!(apikeys::update_key, apikeys::revoke_key))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let public = OpenApiRouter::new().routes(routes!(system::health)).routes(routes!(system::metrics));
+    let (router, mut document) =
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(protected).merge(public).split_for_parts();
+    document.paths.paths.insert("/api/openapi.json".into(), openapi_path_item());
+    let served = Arc::new(document.clone());
+    let router = router
+        .route("/api/openapi.json", get(move || async move { Json(served.as_ref().clone()) }))
+        .fallback(|| async { ApiError::NotFound("route".into()).into_response() })
+        .method_not_allowed_fallback(|method: Method| async move {
+            (
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                ApiError::bad("method_not_allowed", "method", format!("{method} is not allowed here")),
+            )
+                .into_response()
+        })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    (router, document)
+}
+
+fn openapi_path_item() -> utoipa::openapi::PathItem {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+    use utoipa::openapi::{PathItem, ResponseBuilder};
+    PathItem::new(
+        HttpMethod::Get,
+        OperationBuilder::new()
+            .summary(Some("This OpenAPI 3.1 document"))
+            .tag("system")
+            .response("200", ResponseBuilder::new().description("OpenAPI document").build())
+            .build(),
+    )
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Redis URL for shared rate limits; in-process limits when absent.
+    pub redis_url: Option<String>,
+    /// Fee estimation parameters.
+    pub fees: FeeConfig,
+}
+
+/// Builds the shared state for `store` and `config`.
+pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState, redis::RedisError> {
+    let limiter = match &config.redis_url {
+        Some(url) => RateLimiter::redis(url).await?,
+        None => RateLimiter::memory(),
+    };
+    Ok(Arc::new(AppState {
+        store,
+        limiter,
+        keys: Default::default(),
+        usage: Default::default(),
+        fees: config.fees.clone(),
+        metrics: metrics::prometheus(),
+    }))
+}
+
+/// A running server.
+pub struct RunningApi {
+    /// Where it listens.
+    pub address: SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningApi {
+    /// Stops accepting, finishes in-flight requests, flushes usage counters.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Binds `config.listen` and serves in the background until stopped.
+pub async fn spawn(store: Store, config: ApiConfig) -> Result<RunningApi, Box<dyn std::error::Error + Send + Sync>> {
+    let state = build_state(store, &config).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    let (router, _) = router_and_openapi(state.clone());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(auth::USAGE_FLUSH_INTERVAL);
+            loop {
+                tick.tick().await;
+                state.usage.flush(&state.store).await;
+            }
+        })
+    };
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+        flusher.abort();
+        state.usage.flush(&state.store).await;
+        served
+    });
+    Ok(RunningApi { address, shutdown, task })
+}

@@ -14,6 +14,8 @@ use crate::{Store, StoreError};
 pub const API_KEY_PREFIX: &str = "TGRX-";
 /// Characters of a key kept in clear to recognise it.
 pub const KEY_PREFIX_LEN: usize = 13;
+/// Rate limit of the admin key `triggerx api` creates at first start (requests per minute).
+pub const DEFAULT_ADMIN_RATE_LIMIT: i64 = 1_000_000;
 /// Highest rate limit a key may have (requests per minute).
 pub const MAX_RATE_LIMIT: i64 = 10_000_000;
 

@@ -14,7 +14,7 @@ mod tasks;
 pub mod testing;
 mod users;
 
-pub use apikeys::{API_KEY_PREFIX, hash_api_key};
+pub use apikeys::{API_KEY_PREFIX, DEFAULT_ADMIN_RATE_LIMIT, hash_api_key};
 pub use connect::{Backend, Store};
 pub use error::StoreError;
 pub use jobs::CreatedJobs;

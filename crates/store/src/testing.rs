@@ -20,19 +20,28 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Result<Stor
     Store::connect(&fresh_database_url(backend, dir).await?).await
 }
 
-/// The URL of a new empty database of `backend`.
+/// The URL of a new empty database of `backend` (PostgreSQL: on the server `TRIGGERX_TEST_POSTGRES_URL` names).
 pub async fn fresh_database_url(backend: Backend, dir: &std::path::Path) -> Result<String, StoreError> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("{TEST_DATABASE_PREFIX}{}_{n}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     match backend {
-        Backend::Sqlite => Ok(format!("sqlite://{}", dir.join(format!("{name}.db")).display())),
+        Backend::Sqlite => Ok(format!("sqlite://{}", dir.join(format!("{}.db", unique_name())).display())),
         Backend::Postgres => {
             let server = std::env::var(TEST_POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
-            let mut admin = sqlx::PgConnection::connect(&server).await?;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-            admin.close().await?;
-            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-            Ok(format!("{base}/{name}"))
+            fresh_postgres_database(&server).await
         }
     }
+}
+
+/// Creates a new empty database on the PostgreSQL server at `server` and returns its URL.
+pub async fn fresh_postgres_database(server: &str) -> Result<String, StoreError> {
+    let name = unique_name();
+    let mut admin = sqlx::PgConnection::connect(server).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    admin.close().await?;
+    let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server);
+    Ok(format!("{base}/{name}"))
+}
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{TEST_DATABASE_PREFIX}{}_{n}_{}", std::process::id(), uuid::Uuid::new_v4().simple())
 }

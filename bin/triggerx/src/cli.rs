@@ -1,0 +1,119 @@
+//! Command-line interface: global options and one subcommand per service or tool.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// TriggerX: a keeper network that automates smart-contract calls.
+#[derive(Debug, Parser)]
+#[command(name = "triggerx", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Directory for local state (the SQLite database, keys).
+    #[arg(long, global = true, env = "TRIGGERX_DATA_DIR", default_value = ".triggerx")]
+    pub data_dir: PathBuf,
+    /// Database URL (sqlite://FILE or postgres://...); defaults to SQLite in the data directory.
+    #[arg(long, global = true, env = "TRIGGERX_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TRIGGERX_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the REST API server.
+    Api(ApiArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Measure performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `triggerx api`.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRIGGERX_API_LISTEN", default_value = "127.0.0.1:9002")]
+    pub listen: SocketAddr,
+    /// Redis URL for rate limits shared between API servers.
+    #[arg(long, env = "TRIGGERX_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Gas price (wei) fee estimates assume until the chain layer reads it from the node.
+    #[arg(long, env = "TRIGGERX_GAS_PRICE_WEI", default_value_t = 1_000_000_000, value_parser = clap::value_parser!(u128))]
+    pub gas_price_wei: u128,
+}
+
+/// `triggerx apikey ...`.
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create(ApikeyCreateArgs),
+    /// List keys (without secrets).
+    List,
+    /// Revoke a key, given the key itself or its id.
+    Revoke {
+        /// The key (TGRX-...) or its numeric id.
+        key: String,
+    },
+}
+
+/// `triggerx apikey create`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("role").required(true).args(["owner", "admin"])))]
+pub struct ApikeyCreateArgs {
+    /// Owner address: the key sees and changes only this owner's jobs.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// An admin key: manages keys and keepers, sees everything.
+    #[arg(long)]
+    pub admin: bool,
+    /// Requests per minute.
+    #[arg(long)]
+    pub rate_limit: Option<i64>,
+}
+
+/// `triggerx bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load-test the REST API on a fresh database: job creations/s, then GET /api/jobs/{id} requests/s and latency.
+    Api(BenchApiArgs),
+}
+
+/// `triggerx bench api`.
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Database backend to measure.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: BenchBackend,
+    /// PostgreSQL server on which a fresh database is created (for --backend postgres).
+    #[arg(long, env = "TRIGGERX_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+}
+
+/// Backends `bench api` can measure.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+}

@@ -1,0 +1,42 @@
+//! Subcommand implementations.
+
+mod api;
+mod apikey;
+mod bench_api;
+
+use std::path::Path;
+
+use anyhow::Context;
+use triggerx_store::Store;
+
+use crate::cli::{BenchCommand, Cli, Command};
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
+        Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
+    }
+}
+
+/// Opens the store the global options name.
+pub async fn open_store(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Store> {
+    let what = database_url.map(redact).unwrap_or_else(|| data_dir.display().to_string());
+    Store::open(database_url, data_dir).await.with_context(|| format!("opening the database ({what})"))
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,329 @@
+//! Job routes: the original dbserver's paths plus clean REST routes, all owner-checked.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use triggerx_core::address::normalize_address;
+use triggerx_core::ids::JobId;
+use triggerx_core::job::{Job, JobView};
+use triggerx_core::job_input::{CreateJobData, JobUpdate, validate_job_chain};
+use triggerx_core::paging::{PageInfo, PageQuery};
+use triggerx_core::task::Task;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{JsonBody, QueryOf, path_job_id};
+use crate::routes::Message;
+use crate::state::SharedState;
+
+/// Response of `POST /api/jobs` (the original's shape).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreateJobsResponse {
+    pub user_id: i64,
+    pub account_balance: String,
+    pub token_balance: String,
+    pub job_ids: Vec<JobId>,
+    pub task_definition_ids: Vec<i64>,
+    pub time_frames: Vec<i64>,
+}
+
+/// A page of jobs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobsPage {
+    pub jobs: Vec<JobView>,
+    pub page: PageInfo,
+}
+
+/// A page of tasks.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TasksPage {
+    pub tasks: Vec<Task>,
+    pub page: PageInfo,
+}
+
+/// Query of `GET /api/jobs`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobListQuery {
+    /// Only jobs of this owner (admins; owner keys always see only their own).
+    pub owner: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// `PUT /api/jobs/{job_id}/lastexecuted` body.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LastExecutedBody {
+    /// RFC 3339; defaults to now.
+    pub last_executed_at: Option<String>,
+    /// Ignored (the original's clients send it).
+    #[schema(value_type = Option<String>)]
+    pub job_id: Option<serde_json::Value>,
+}
+
+/// One task's fee.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskFee {
+    pub task_id: i64,
+    pub task_opx_cost: f64,
+}
+
+/// Response of `GET /api/jobs/{job_id}/task-fees`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskFees {
+    pub task_fees: Vec<TaskFee>,
+}
+
+/// Loads a job the caller may see: 404 if missing, 403 if another owner's.
+pub(crate) async fn owned_job(state: &SharedState, caller: &Caller, job_id: JobId) -> ApiResult<Job> {
+    let job = state.store.require_job(job_id).await?;
+    caller.require_owner(&job.spec.user_address)?;
+    Ok(job)
+}
+
+async fn jobs_page(state: &SharedState, owner: Option<&str>, query: PageQuery) -> ApiResult<JobsPage> {
+    let page = query.page()?;
+    let (jobs, total) = state.store.list_jobs(owner, false, page).await?;
+    Ok(JobsPage { jobs: jobs.iter().map(Job::view).collect(), page: PageInfo::new(page, total) })
+}
+
+/// Creates one job, or a chain of linked jobs (job i runs before job i+1), all or nothing.
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = Vec<CreateJobData>,
+    responses((status = 200, body = CreateJobsResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_jobs(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<CreateJobsResponse>> {
+    let body = match body {
+        serde_json::Value::Array(items) => serde_json::Value::Array(items),
+        object @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![object]),
+        other => {
+            return Err(ApiError::bad("invalid_type", "body", format!("expected an array of jobs, found {other}")));
+        }
+    };
+    let jobs: Vec<CreateJobData> = serde_path_to_error::deserialize(body).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::bad("invalid_type", field.trim_start_matches('.'), e.into_inner().to_string())
+    })?;
+    let validated = validate_job_chain(&jobs, Utc::now())?;
+    if let Some(first) = validated.first() {
+        caller.require_owner(&first.user_address)?;
+    }
+    let created = state.store.create_jobs(&validated).await?;
+    tracing::debug!(owner = %validated[0].user_address, jobs = created.jobs.len(), "jobs created");
+    Ok(Json(CreateJobsResponse {
+        user_id: created.user_id,
+        account_balance: created.account_balance,
+        token_balance: created.token_balance,
+        job_ids: created.jobs.iter().map(|j| j.spec.job_id).collect(),
+        task_definition_ids: created.jobs.iter().map(|j| j.spec.task_definition_id.number()).collect(),
+        time_frames: created.jobs.iter().map(|j| j.spec.time_frame).collect(),
+    }))
+}
+
+/// Lists jobs: an owner key sees its own; an admin sees all or one owner's.
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs", params(JobListQuery),
+    responses((status = 200, body = JobsPage), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn list_jobs(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    QueryOf(query): QueryOf<JobListQuery>,
+) -> ApiResult<Json<JobsPage>> {
+    let asked = query.owner.as_deref().map(|o| normalize_address(o, "owner")).transpose()?;
+    let owner = match (caller.owner_scope(), asked) {
+        (Some(mine), Some(asked)) if mine != asked => {
+            return Err(ApiError::Forbidden("this key belongs to another owner".into()));
+        }
+        (Some(mine), _) => Some(mine),
+        (None, asked) => asked,
+    };
+    let page = PageQuery { limit: query.limit, offset: query.offset };
+    Ok(Json(jobs_page(&state, owner.as_deref(), page).await?))
+}
+
+/// Jobs of the key's owner (all jobs for an admin key).
+#[utoipa::path(get, path = "/api/jobs/by-apikey", tag = "jobs", params(PageQuery),
+    responses((status = 200, body = JobsPage)), security(("api_key" = [])))]
+pub async fn jobs_by_api_key(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    QueryOf(page): QueryOf<PageQuery>,
+) -> ApiResult<Json<JobsPage>> {
+    Ok(Json(jobs_page(&state, caller.owner_scope().as_deref(), page).await?))
+}
+
+/// Jobs of `user_address`.
+#[utoipa::path(get, path = "/api/jobs/user/{user_address}", tag = "jobs", params(("user_address" = String, Path), PageQuery),
+    responses((status = 200, body = JobsPage), (status = 403, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn jobs_of_user(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(user_address): Path<String>,
+    QueryOf(page): QueryOf<PageQuery>,
+) -> ApiResult<Json<JobsPage>> {
+    let address = normalize_address(&user_address, "user_address")?;
+    caller.require_owner(&address)?;
+    Ok(Json(jobs_page(&state, Some(&address), page).await?))
+}
+
+/// One job of `user_address`.
+#[utoipa::path(get, path = "/api/jobs/user/{user_address}/{job_id}", tag = "jobs",
+    params(("user_address" = String, Path), ("job_id" = String, Path)),
+    responses((status = 200, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn job_of_user(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((user_address, job_id)): Path<(String, String)>,
+) -> ApiResult<Json<JobView>> {
+    let address = normalize_address(&user_address, "user_address")?;
+    caller.require_owner(&address)?;
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    if job.spec.user_address != address {
+        return Err(ApiError::Forbidden(format!("job {job_id} does not belong to {address}")));
+    }
+    Ok(Json(job.view()))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/api/jobs/{job_id}", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(owned_job(&state, &caller, path_job_id(&job_id)?).await?.view()))
+}
+
+/// Deletes a job (it is never scheduled again; its tasks stay).
+#[utoipa::path(delete, path = "/api/jobs/{job_id}", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn delete_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<Message>> {
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    state.store.delete_job(job.spec.job_id).await?;
+    Ok(Json(Message::new(format!("job {} deleted", job.spec.job_id))))
+}
+
+/// Deletes a job (the original's path).
+#[utoipa::path(put, path = "/api/jobs/delete/{job_id}", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn delete_job_legacy(
+    state: State<SharedState>,
+    caller: Extension<Caller>,
+    job_id: Path<String>,
+) -> ApiResult<Json<Message>> {
+    delete_job(state, caller, job_id).await
+}
+
+/// Updates title, recurring, status, time frame, cost prediction, time zone or interval.
+#[utoipa::path(put, path = "/api/jobs/update/{job_id}", tag = "jobs", params(("job_id" = String, Path)),
+    request_body = JobUpdate,
+    responses((status = 200, body = JobView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn update_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+    JsonBody(update): JsonBody<JobUpdate>,
+) -> ApiResult<Json<JobView>> {
+    let update = update.validate()?;
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    Ok(Json(state.store.update_job(job.spec.job_id, &update).await?.view()))
+}
+
+/// Pauses a job.
+#[utoipa::path(post, path = "/api/jobs/{job_id}/pause", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn pause_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    Ok(Json(state.store.set_job_paused(job.spec.job_id, true).await?.view()))
+}
+
+/// Resumes a paused job.
+#[utoipa::path(post, path = "/api/jobs/{job_id}/resume", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn resume_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    Ok(Json(state.store.set_job_paused(job.spec.job_id, false).await?.view()))
+}
+
+/// Records a job's last execution (services only: admin key).
+#[utoipa::path(put, path = "/api/jobs/{job_id}/lastexecuted", tag = "jobs", params(("job_id" = String, Path)),
+    request_body = LastExecutedBody,
+    responses((status = 200, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn set_last_executed(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+    JsonBody(body): JsonBody<LastExecutedBody>,
+) -> ApiResult<Json<JobView>> {
+    caller.require_admin()?;
+    let job_id = path_job_id(&job_id)?;
+    let at = match body.last_executed_at.as_deref() {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|_| ApiError::bad("invalid_timestamp", "last_executed_at", format!("'{text}' is not RFC 3339")))?
+            .timestamp_millis(),
+        None => triggerx_core::time::now_millis(),
+    };
+    state.store.set_job_last_executed(job_id, at).await?;
+    Ok(Json(state.store.require_job(job_id).await?.view()))
+}
+
+/// Fees of a job's tasks.
+#[utoipa::path(get, path = "/api/jobs/{job_id}/task-fees", tag = "jobs", params(("job_id" = String, Path)),
+    responses((status = 200, body = TaskFees), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn task_fees(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+) -> ApiResult<Json<TaskFees>> {
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    let fees = state.store.task_fees(job.spec.job_id).await?;
+    Ok(Json(TaskFees {
+        task_fees: fees.into_iter().map(|(task_id, task_opx_cost)| TaskFee { task_id, task_opx_cost }).collect(),
+    }))
+}
+
+/// Tasks of a job, oldest first.
+#[utoipa::path(get, path = "/api/jobs/{job_id}/tasks", tag = "jobs", params(("job_id" = String, Path), PageQuery),
+    responses((status = 200, body = TasksPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn tasks_of_job(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(job_id): Path<String>,
+    QueryOf(query): QueryOf<PageQuery>,
+) -> ApiResult<Json<TasksPage>> {
+    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    let page = query.page()?;
+    let (tasks, total) = state.store.tasks_of_job(job.spec.job_id, page).await?;
+    Ok(Json(TasksPage { tasks, page: PageInfo::new(page, total) }))
+}

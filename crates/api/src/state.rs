@@ -1,0 +1,29 @@
+//! Shared state of the API server.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use triggerx_store::Store;
+
+use crate::auth::{KeyCache, UsageCounters};
+use crate::fees::FeeConfig;
+use crate::ratelimit::RateLimiter;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The job store.
+    pub store: Store,
+    /// Per-key rate limits.
+    pub limiter: RateLimiter,
+    /// Cached key lookups.
+    pub keys: KeyCache,
+    /// Per-key request counts awaiting a flush.
+    pub usage: UsageCounters,
+    /// Fee estimation parameters.
+    pub fees: FeeConfig,
+    /// Prometheus renderer.
+    pub metrics: PrometheusHandle,
+}
+
+/// State as handlers receive it.
+pub type SharedState = Arc<AppState>;
