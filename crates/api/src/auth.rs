@@ -155,7 +155,7 @@ pub async fn authenticate(State(state): State<SharedState>, mut request: Request
         Ok(None) => return ApiError::Forbidden("unknown API key".into()).into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let decision = match state.limiter.check(key.id, key.rate_limit).await {
+    let decision = match state.limiter.check(&format!("{}:{}", key.key_prefix, key.id), key.rate_limit).await {
         Ok(decision) => decision,
         Err(e) => return ApiError::Unavailable(format!("rate limiter: {e}")).into_response(),
     };

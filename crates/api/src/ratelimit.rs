@@ -27,7 +27,7 @@ pub struct RateDecision {
 /// Where counters live.
 pub enum RateLimiter {
     /// In this process.
-    Memory(Mutex<HashMap<i64, (u64, i64)>>),
+    Memory(Mutex<HashMap<String, (u64, i64)>>),
     /// In Redis, shared by every server using it.
     Redis(ConnectionManager),
 }
@@ -54,14 +54,15 @@ impl RateLimiter {
         Ok(RateLimiter::Redis(ConnectionManager::new(client).await?))
     }
 
-    /// Counts one request of key `key_id` against `limit` per window.
-    pub async fn check(&self, key_id: i64, limit: i64) -> Result<RateDecision, redis::RedisError> {
+    /// Counts one request of the key identified by `key` against `limit` per window. `key` must be unique
+    /// across every database sharing the Redis server (the key's random prefix and id are).
+    pub async fn check(&self, key: &str, limit: i64) -> Result<RateDecision, redis::RedisError> {
         let (window, reset_at) = current_window();
         match self {
             RateLimiter::Memory(counters) => {
                 // A poisoned lock only means another request panicked mid-update; the counts are still usable.
                 let mut counters = counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let entry = counters.entry(key_id).or_insert((window, 0));
+                let entry = counters.entry(key.to_string()).or_insert((window, 0));
                 if entry.0 != window {
                     *entry = (window, 0);
                 }
@@ -70,7 +71,7 @@ impl RateLimiter {
             }
             RateLimiter::Redis(manager) => {
                 let mut connection = manager.clone();
-                let key = format!("{REDIS_KEY_PREFIX}:{key_id}:{window}");
+                let key = format!("{REDIS_KEY_PREFIX}:{key}:{window}");
                 let (count,): (i64,) = redis::pipe()
                     .atomic()
                     .incr(&key, 1)

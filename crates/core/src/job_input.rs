@@ -383,10 +383,14 @@ impl CreateJobData {
 /// Field paths are prefixed with the element's index: `[1].time_frame`.
 pub fn validate_job_chain(jobs: &[CreateJobData], now: DateTime<Utc>) -> Result<Vec<NewJob>, FieldError> {
     if jobs.is_empty() {
-        return Err(FieldError::new("empty_request", "", "no jobs given"));
+        return Err(FieldError::new("empty_request", "body", "no jobs given"));
     }
     if jobs.len() > MAX_JOBS_PER_REQUEST {
-        return Err(FieldError::new("too_many_jobs", "", format!("at most {MAX_JOBS_PER_REQUEST} jobs per request")));
+        return Err(FieldError::new(
+            "too_many_jobs",
+            "body",
+            format!("at most {MAX_JOBS_PER_REQUEST} jobs per request"),
+        ));
     }
     let mut validated: Vec<NewJob> = Vec::with_capacity(jobs.len());
     for (index, job) in jobs.iter().enumerate() {
