@@ -33,7 +33,12 @@ pub struct UserLeaderboardEntry {
     pub user_points: f64,
 }
 
-/// Points a user earns per job created (the original's rule; custom jobs earn double).
+/// Points a user earns per job created (the original's rule).
+pub const POINTS_PER_JOB: i64 = 10;
+/// Points a user earns per custom-script job created.
+pub const POINTS_PER_CUSTOM_JOB: i64 = 20;
+
+/// Points a user earns for creating one job.
 pub fn points_for_job(custom: bool) -> f64 {
-    if custom { 20.0 } else { 10.0 }
+    (if custom { POINTS_PER_CUSTOM_JOB } else { POINTS_PER_JOB }) as f64
 }

@@ -35,6 +35,7 @@ impl Store {
         admin: bool,
         rate_limit: Option<i64>,
     ) -> Result<CreatedApiKey, StoreError> {
+        let _turn = self.write_turn().await;
         let owner = match (owner.map(str::trim), admin) {
             (Some(o), _) if !o.is_empty() => Some(normalize_address(o, "owner")?),
             (_, true) => None,
@@ -112,6 +113,7 @@ impl Store {
         is_active: Option<bool>,
         rate_limit: Option<i64>,
     ) -> Result<ApiKeyInfo, StoreError> {
+        let _turn = self.write_turn().await;
         if let Some(limit) = rate_limit
             && !(1..=MAX_RATE_LIMIT).contains(&limit)
         {
@@ -138,6 +140,7 @@ impl Store {
         failed: i64,
         last_used: UnixMillis,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE api_keys SET success_count = success_count + $1, failed_count = failed_count + $2, \
              last_used = CASE WHEN last_used IS NULL OR last_used < $3 THEN $3 ELSE last_used END WHERE id = $4",

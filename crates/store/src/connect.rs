@@ -39,6 +39,9 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time; writers of this process queue here (fairly, in order) instead of
+    /// polling SQLite's lock with growing sleeps, which made tail latency jump to seconds under load.
+    write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -91,7 +94,8 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let write_gate = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { pool, backend, write_gate })
     }
 
     /// Opens `database_url` when given, else the SQLite file in `data_dir` (created if missing).
@@ -110,6 +114,15 @@ impl Store {
         Ok(format!("sqlite://{}", file.display()))
     }
 
+    /// Waits for this process's turn to write (SQLite only; PostgreSQL writes run concurrently).
+    /// Hold the returned guard until the write transaction commits.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+
     /// Which backend this store uses.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -118,6 +131,19 @@ impl Store {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Lets the database finish background work after a bulk load: `VACUUM ANALYZE` on PostgreSQL, a WAL
+    /// checkpoint and `ANALYZE` on SQLite (benchmarks call it between phases, as pgbench vacuums first).
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        let statements: &[&str] = match self.backend {
+            Backend::Postgres => &["VACUUM ANALYZE"],
+            Backend::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        };
+        for statement in statements {
+            sqlx::query(statement).execute(&self.pool).await?;
+        }
         Ok(())
     }
 

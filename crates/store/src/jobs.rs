@@ -13,7 +13,6 @@ use triggerx_core::numbers::Decimal;
 use triggerx_core::paging::Page;
 use triggerx_core::schedule::{Schedule, ScheduleType, parse_timezone};
 use triggerx_core::time::{UnixMillis, now_millis, to_datetime};
-use triggerx_core::user::points_for_job;
 
 use crate::rows::{as_flag, corrupt, flag, get, json};
 use crate::{Store, StoreError};
@@ -54,27 +53,12 @@ impl Store {
     /// Creates a chain of validated jobs in one transaction: job i links to job i+1. Creates the
     /// owner on first use and credits job points. Nothing is written if any job fails.
     pub async fn create_jobs(&self, jobs: &[NewJob]) -> Result<CreatedJobs, StoreError> {
+        let _turn = self.write_turn().await;
         let first =
             jobs.first().ok_or_else(|| StoreError::Invalid(FieldError::new("empty_request", "", "no jobs given")))?;
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        let points: f64 = jobs.iter().map(|j| points_for_job(j.custom)).sum();
-        let user_row = sqlx::query(
-            "INSERT INTO users (user_address, account_balance, token_balance, user_points, created_at, last_updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (user_address) DO UPDATE SET account_balance = excluded.account_balance, \
-             token_balance = excluded.token_balance, user_points = users.user_points + excluded.user_points, \
-             last_updated_at = excluded.last_updated_at \
-             RETURNING user_id, account_balance, token_balance",
-        )
-        .bind(&first.user_address)
-        .bind(&first.ether_balance)
-        .bind(&first.token_balance)
-        .bind(points)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let user_id: i64 = get(&user_row, "user_id")?;
+        let (user_id, account_balance, token_balance) = upsert_owner(&mut tx, first, now).await?;
         let mut created = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.iter().enumerate() {
             let link_job_id = jobs.get(index + 1).map(|next| next.job_id);
@@ -99,12 +83,7 @@ impl Store {
             });
         }
         tx.commit().await?;
-        Ok(CreatedJobs {
-            user_id,
-            account_balance: get(&user_row, "account_balance")?,
-            token_balance: get(&user_row, "token_balance")?,
-            jobs: created,
-        })
+        Ok(CreatedJobs { user_id, account_balance, token_balance, jobs: created })
     }
 
     /// One job with its trigger.
@@ -200,6 +179,7 @@ impl Store {
             job.status = JobStatus::Expired;
         }
         job.updated_at = now;
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE jobs SET job_title = $1, recurring = $2, job_cost_prediction = $3, timezone = $4, time_frame = $5, \
@@ -235,6 +215,7 @@ impl Store {
 
     /// Marks a job deleted: it is never scheduled again; its tasks stay for the record.
     pub async fn delete_job(&self, job_id: JobId) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE jobs SET status = 'deleted', updated_at = $1 WHERE job_id = $2")
             .bind(now_millis())
             .bind(job_id.to_string())
@@ -248,6 +229,7 @@ impl Store {
 
     /// Records that a job executed at `at`.
     pub async fn set_job_last_executed(&self, job_id: JobId, at: UnixMillis) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE jobs SET last_executed_at = $1, updated_at = $1, \
              status = CASE WHEN status = 'pending' THEN 'running' ELSE status END WHERE job_id = $2",
@@ -261,6 +243,46 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Creates the owner on first use, or refreshes the balances the client saw when they changed. Neither
+/// path locks an unchanged user row, so concurrent creations by one owner do not queue on it.
+async fn upsert_owner(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job: &NewJob,
+    now: UnixMillis,
+) -> Result<(i64, String, String), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO users (user_address, account_balance, token_balance, created_at, last_updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_address) DO NOTHING RETURNING user_id",
+    )
+    .bind(&job.user_address)
+    .bind(&job.ether_balance)
+    .bind(&job.token_balance)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok((get(&row, "user_id")?, job.ether_balance.clone(), job.token_balance.clone()));
+    }
+    let row = sqlx::query("SELECT user_id, account_balance, token_balance FROM users WHERE user_address = $1")
+        .bind(&job.user_address)
+        .fetch_one(&mut **tx)
+        .await?;
+    let user_id: i64 = get(&row, "user_id")?;
+    let stored: (String, String) = (get(&row, "account_balance")?, get(&row, "token_balance")?);
+    if stored != (job.ether_balance.clone(), job.token_balance.clone()) {
+        sqlx::query(
+            "UPDATE users SET account_balance = $1, token_balance = $2, last_updated_at = $3 WHERE user_id = $4",
+        )
+        .bind(&job.ether_balance)
+        .bind(&job.token_balance)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((user_id, job.ether_balance.clone(), job.token_balance.clone()))
 }
 
 /// The status after a pause (`true`) or resume (`false`) request.

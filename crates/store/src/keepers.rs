@@ -90,6 +90,7 @@ impl Store {
         set!(version, input.version.clone());
         set!(email_id, input.email_id.clone());
         let strategies = serde_json::to_string(&k.strategies).map_err(|e| corrupt("strategies", e))?;
+        let _turn = self.write_turn().await;
         let row = sqlx::query(&format!(
             "INSERT INTO keepers (keeper_name, keeper_address, consensus_address, registered_tx, operator_id, rewards_address, \
              rewards_booster, voting_power, connection_address, peer_id, strategies, bls_public_key, whitelisted, registered, \
@@ -172,6 +173,7 @@ impl Store {
 
     /// Adds one executed task to a keeper's count; returns the new count.
     pub async fn increment_keeper_tasks(&self, keeper_id: i64) -> Result<i64, StoreError> {
+        let _turn = self.write_turn().await;
         let row = sqlx::query("UPDATE keepers SET no_executed_tasks = no_executed_tasks + 1 WHERE keeper_id = $1 RETURNING no_executed_tasks")
             .bind(keeper_id)
             .fetch_optional(&self.pool)
@@ -182,6 +184,7 @@ impl Store {
 
     /// Adds points to a keeper; returns the new total.
     pub async fn add_keeper_points(&self, keeper_id: i64, points: f64) -> Result<f64, StoreError> {
+        let _turn = self.write_turn().await;
         if !points.is_finite() || points < 0.0 {
             return Err(FieldError::new("invalid_number", "points", "must be a non-negative number").into());
         }

@@ -44,6 +44,7 @@ impl Store {
             )));
         }
         let now = now_millis();
+        let _turn = self.write_turn().await;
         let inserted = sqlx::query(&format!(
             "INSERT INTO tasks (job_id, task_definition_id, occurrence_key, task_performer_id, task_status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (job_id, occurrence_key) DO NOTHING RETURNING {TASK_COLUMNS}"
@@ -126,6 +127,7 @@ impl Store {
 
     /// Records what the performer reports; an executed task also marks its job as executed.
     pub async fn update_task_execution(&self, task_id: i64, update: &TaskExecutionUpdate) -> Result<Task, StoreError> {
+        let _turn = self.write_turn().await;
         let mut task = self.task(task_id).await?.ok_or_else(|| StoreError::NotFound(format!("task {task_id}")))?;
         let next_status = update.task_status.unwrap_or(if update.execution_tx_hash.is_some() {
             TaskStatus::Executed

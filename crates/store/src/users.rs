@@ -4,21 +4,33 @@ use sqlx::any::AnyRow;
 use triggerx_core::ids::JobId;
 use triggerx_core::paging::Page;
 use triggerx_core::time::now_millis;
-use triggerx_core::user::{User, UserLeaderboardEntry};
+use triggerx_core::user::{POINTS_PER_CUSTOM_JOB, POINTS_PER_JOB, User, UserLeaderboardEntry};
 
 use crate::rows::{corrupt, get};
 use crate::{Store, StoreError};
 
 const USER_COLUMNS: &str =
-    "user_id, user_address, account_balance, token_balance, user_points, email_id, created_at, last_updated_at";
+    "user_id, user_address, account_balance, token_balance, email_id, created_at, last_updated_at";
+
+/// SQL computing a user's points from their jobs (`points_for_job`), for user row alias `alias`:
+/// points are derived, never stored, so creating jobs never updates the user row.
+fn user_points_sql(alias: &str) -> String {
+    format!(
+        "(SELECT CAST(COALESCE(SUM(CASE WHEN j.custom = 1 THEN {POINTS_PER_CUSTOM_JOB} ELSE {POINTS_PER_JOB} END), 0) \
+         AS DOUBLE PRECISION) FROM jobs j WHERE j.user_id = {alias}.user_id)"
+    )
+}
 
 impl Store {
     /// The user with `address` (lower-case hex), with the ids of its jobs.
     pub async fn user_by_address(&self, address: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE user_address = $1"))
-            .bind(address)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, {} AS user_points FROM users WHERE user_address = $1",
+            user_points_sql("users")
+        ))
+        .bind(address)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut user = user_from_row(&row)?;
         let ids: Vec<String> =
@@ -55,10 +67,11 @@ impl Store {
     ) -> Result<Vec<UserLeaderboardEntry>, StoreError> {
         let filter = if address.is_some() { "WHERE u.user_address = $3" } else { "" };
         let sql = format!(
-            "SELECT u.user_id, u.user_address, u.user_points, \
+            "SELECT u.user_id, u.user_address, {} AS user_points, \
              (SELECT COUNT(*) FROM jobs j WHERE j.user_id = u.user_id) AS total_jobs, \
              (SELECT COUNT(*) FROM tasks t JOIN jobs j ON j.job_id = t.job_id WHERE j.user_id = u.user_id AND t.task_status = 'executed') AS tasks_completed \
-             FROM users u {filter} ORDER BY u.user_points DESC, u.user_id LIMIT $1 OFFSET $2"
+             FROM users u {filter} ORDER BY user_points DESC, u.user_id LIMIT $1 OFFSET $2",
+            user_points_sql("u")
         );
         let mut query = sqlx::query(&sql).bind(page.limit).bind(page.offset);
         if let Some(a) = address {

@@ -51,7 +51,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     let key = store.create_api_key(None, true, Some(10_000_000)).await?.key;
     let config =
         ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), redis_url: None, fees: FeeConfig::default() };
-    let api = triggerx_api::spawn(store, config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let base = format!("http://{}", api.address);
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
     println!(
@@ -79,6 +79,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     })
     .await;
     let created = next_job.load(Ordering::Relaxed) - 1;
+    store.settle().await.context("settling the database between phases")?;
 
     let read = phase("GET /api/jobs/{id}", &args, {
         let (client, base, key) = (client.clone(), base.clone(), key.clone());

@@ -317,13 +317,10 @@ pub async fn task_fees(
     responses((status = 200, body = TasksPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn tasks_of_job(
-    State(state): State<SharedState>,
-    Extension(caller): Extension<Caller>,
-    Path(job_id): Path<String>,
-    QueryOf(query): QueryOf<PageQuery>,
+    state: State<SharedState>,
+    caller: Extension<Caller>,
+    job_id: Path<String>,
+    query: QueryOf<PageQuery>,
 ) -> ApiResult<Json<TasksPage>> {
-    let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
-    let page = query.page()?;
-    let (tasks, total) = state.store.tasks_of_job(job.spec.job_id, page).await?;
-    Ok(Json(TasksPage { tasks, page: PageInfo::new(page, total) }))
+    crate::routes::tasks::tasks_of_job(state, caller, job_id, query).await
 }

@@ -5,7 +5,6 @@ CREATE TABLE users (
     user_address     TEXT    NOT NULL UNIQUE,
     account_balance  TEXT    NOT NULL DEFAULT '0',
     token_balance    TEXT    NOT NULL DEFAULT '0',
-    user_points      DOUBLE PRECISION    NOT NULL DEFAULT 0,
     email_id         TEXT    NOT NULL DEFAULT '',
     created_at       BIGINT NOT NULL,
     last_updated_at  BIGINT NOT NULL

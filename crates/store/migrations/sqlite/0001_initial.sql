@@ -5,7 +5,6 @@ CREATE TABLE users (
     user_address     TEXT    NOT NULL UNIQUE,
     account_balance  TEXT    NOT NULL DEFAULT '0',
     token_balance    TEXT    NOT NULL DEFAULT '0',
-    user_points      REAL    NOT NULL DEFAULT 0,
     email_id         TEXT    NOT NULL DEFAULT '',
     created_at       INTEGER NOT NULL,
     last_updated_at  INTEGER NOT NULL
