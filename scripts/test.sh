@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. Brings up what the tests need first: PostgreSQL and Redis (used if
-# running, started if installed, installed with apt-get if missing).
+# Runs every test: the contracts' Foundry tests and the Rust workspace's tests. Brings up what the tests
+# need first: PostgreSQL and Redis (used if running, started if installed, installed with apt-get if
+# missing) and the pinned npm tools (anvil, forge, cast, solc-js) installed into the project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,8 +60,26 @@ ensure_redis() {
   redis-cli ping
 }
 
+ensure_node_tools() {
+  if ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if [ ! -x node_modules/.bin/forge ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing the pinned npm tools (anvil, forge, cast, solc)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  export PATH="$PWD/node_modules/.bin:$PATH"
+  log "using $(forge --version | head -n 1), $(anvil --version | head -n 1)"
+}
+
 ensure_postgres
 ensure_redis
+ensure_node_tools
+
+log "running the contracts' Foundry tests"
+forge test
+log "checking that the committed contract artifacts are up to date"
+./scripts/build-contracts.sh --check
 
 log "running the workspace tests"
 if cargo nextest --version >/dev/null 2>&1; then
