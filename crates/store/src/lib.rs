@@ -4,6 +4,7 @@
 //! `Any` driver; only the DDL differs, in `migrations/sqlite` and `migrations/postgres`, applied at start.
 
 mod apikeys;
+mod checkpoints;
 mod connect;
 mod error;
 mod jobs;

@@ -1,0 +1,340 @@
+//! The chain layer against real anvil processes: deployment, the registries and the hub, the
+//! transaction sender under concurrency and dropped transactions, the log watcher through reorgs and
+//! restarts.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolEvent};
+use triggerx_chain::ChainError;
+use triggerx_chain::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
+use triggerx_chain::bindings::{Counter, EventEmitter, JobRegistry, TaskExecutionHub, TriggerGasRegistry};
+use triggerx_chain::deploy::{ChainDeployment, ChainRole, deploy_chain, signer_from_key, wallet_provider};
+use triggerx_chain::sender::{SenderConfig, TxSender};
+use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
+use triggerx_store::Store;
+
+struct Chain {
+    anvil: AnvilInstance,
+    deployment: ChainDeployment,
+    plain: DynProvider,
+}
+
+impl Chain {
+    async fn start() -> Chain {
+        let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
+        let deployment = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
+        let plain = ProviderBuilder::new().connect_http(anvil.rpc_url.parse().unwrap()).erased();
+        Chain { anvil, deployment, plain }
+    }
+
+    fn key(&self, index: usize) -> String {
+        self.anvil.accounts[index].private_key.clone()
+    }
+
+    fn wallet(&self, index: usize) -> DynProvider {
+        wallet_provider(&self.anvil.rpc_url, &self.key(index)).unwrap()
+    }
+
+    fn address(&self, name: &str) -> Address {
+        self.deployment.address(name).unwrap()
+    }
+
+    async fn sender(&self, index: usize, config: SenderConfig) -> TxSender {
+        TxSender::new(self.plain.clone(), signer_from_key(&self.key(index)).unwrap(), config).await.unwrap()
+    }
+
+    async fn create_job(&self, owner: usize) -> U256 {
+        let jobs = JobRegistry::new(self.address("JobRegistry"), self.wallet(owner));
+        let data = alloy::sol_types::SolValue::abi_encode(&U256::from(60));
+        let receipt = jobs
+            .createJob("poke".into(), 1, U256::from(3600), self.address("Counter"), data.into())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let created =
+            receipt.inner.logs().iter().find_map(|l| JobRegistry::JobCreated::decode_log(&l.inner).ok()).unwrap();
+        created.jobId
+    }
+}
+
+fn memory_store_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_and_registers_a_job() {
+    let chain = Chain::start().await;
+    for name in ["JobRegistry", "TriggerGasRegistry", "TaskExecutionHub", "Counter", "EventEmitter"] {
+        let code = chain.plain.get_code_at(chain.address(name)).await.unwrap();
+        assert!(!code.is_empty(), "{name} has code");
+    }
+    let job_id = chain.create_job(1).await;
+    let jobs = JobRegistry::new(chain.address("JobRegistry"), chain.plain.clone());
+    assert_eq!(jobs.getJobOwner(job_id).call().await.unwrap(), chain.anvil.accounts[1].address);
+    assert!(jobs.isJobActive(job_id).call().await.unwrap());
+    let unpacked = jobs.unpackJobId(job_id).call().await.unwrap();
+    assert_eq!(unpacked.chainId, U256::from(31338));
+    assert_eq!(unpacked.jobCounter, U256::from(1));
+    let job = jobs.getJob(job_id).call().await.unwrap();
+    assert_eq!(job.jobOwner, chain.anvil.accounts[1].address);
+    let gas = TriggerGasRegistry::new(chain.address("TriggerGasRegistry"), chain.plain.clone());
+    assert_eq!(gas.operatorRole().call().await.unwrap(), chain.address("TaskExecutionHub"), "the hub is the operator");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_executes_through_the_hub_and_strangers_cannot() {
+    let chain = Chain::start().await;
+    let (user, keeper, stranger) = (1, 2, 3);
+    let job_id = chain.create_job(user).await;
+    let gas = TriggerGasRegistry::new(chain.address("TriggerGasRegistry"), chain.wallet(user));
+    let deposit = U256::from(10u128.pow(18));
+    gas.depositETH(deposit).value(deposit).send().await.unwrap().get_receipt().await.unwrap();
+    let hub_admin = TaskExecutionHub::new(chain.address("TaskExecutionHub"), chain.wallet(0));
+    hub_admin
+        .updateKeepers(vec![chain.anvil.accounts[keeper].address], vec![])
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+
+    let amount = U256::from(10u128.pow(15));
+    let call = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
+    let execute = TaskExecutionHub::executeFunctionCall {
+        jobId: job_id,
+        amount,
+        target: chain.address("Counter"),
+        data: call.into(),
+    };
+    let request =
+        TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(execute.abi_encode());
+    let receipt = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request.clone()).await.unwrap();
+    assert!(receipt.status());
+    let executed = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok())
+        .unwrap();
+    assert!(executed.success);
+    assert_eq!(executed.keeper, chain.anvil.accounts[keeper].address);
+    let counter = Counter::new(chain.address("Counter"), chain.plain.clone());
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "target state changed");
+    assert_eq!(
+        gas.getBalance(chain.anvil.accounts[user].address).call().await.unwrap(),
+        deposit - amount,
+        "balance dropped"
+    );
+
+    let refused = chain.sender(stranger, SenderConfig::default()).await.send_and_confirm(request).await.unwrap_err();
+    assert!(matches!(refused, ChainError::Reverted { .. }), "{refused}");
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "nothing executed for the stranger");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_sends_leave_no_nonce_gap() {
+    let chain = Chain::start().await;
+    let sender = chain.sender(4, SenderConfig { poll_interval: Duration::from_millis(20), ..Default::default() }).await;
+    let start_nonce = chain.plain.get_transaction_count(sender.address()).await.unwrap();
+    let increment = TransactionRequest::default()
+        .with_to(chain.address("Counter"))
+        .with_input(Counter::incrementCall {}.abi_encode());
+    let handles: Vec<_> = (0..200)
+        .map(|_| {
+            let (sender, request) = (sender.clone(), increment.clone());
+            tokio::spawn(async move {
+                let sent = sender.send(request).await.unwrap();
+                sender.confirm(sent).await.unwrap();
+                sent.nonce
+            })
+        })
+        .collect();
+    let mut nonces = Vec::new();
+    for h in handles {
+        nonces.push(h.await.unwrap());
+    }
+    nonces.sort();
+    assert_eq!(nonces, (start_nonce..start_nonce + 200).collect::<Vec<_>>(), "contiguous nonces");
+    assert_eq!(chain.plain.get_transaction_count(sender.address()).await.unwrap(), start_nonce + 200);
+    let counter = Counter::new(chain.address("Counter"), chain.plain.clone());
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(200));
+    assert_eq!(sender.in_flight().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_from_a_dropped_transaction() {
+    let chain = Chain::start().await;
+    let sender = chain.sender(5, SenderConfig { poll_interval: Duration::from_millis(50), ..Default::default() }).await;
+    let _: () = chain.plain.raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+    let increment = TransactionRequest::default()
+        .with_to(chain.address("Counter"))
+        .with_input(Counter::incrementCall {}.abi_encode())
+        .with_gas_limit(100_000);
+    let first = sender.send(increment.clone()).await.unwrap();
+    let _: serde_json::Value = chain.plain.raw_request("anvil_dropTransaction".into(), (first.hash,)).await.unwrap();
+    let second = sender.send(increment).await.unwrap();
+    assert_eq!(second.nonce, first.nonce + 1);
+    let miner = {
+        let provider = chain.plain.clone();
+        tokio::spawn(async move {
+            loop {
+                let _: Result<serde_json::Value, _> = provider.raw_request("evm_mine".into(), ()).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let (a, b) = tokio::join!(sender.confirm(first), sender.confirm(second));
+    miner.abort();
+    assert!(a.unwrap().status() && b.unwrap().status(), "both mined: the gap was filled");
+    assert_eq!(chain.plain.get_transaction_count(sender.address()).await.unwrap(), second.nonce + 1);
+    let counter = Counter::new(chain.address("Counter"), chain.plain.clone());
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(2));
+}
+
+async fn emit_transfer(chain: &Chain, value: u64) {
+    let emitter = EventEmitter::new(chain.address("EventEmitter"), chain.wallet(6));
+    emitter
+        .emitTransfer(Address::ZERO, chain.anvil.accounts[7].address, U256::from(value))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+}
+
+fn transfer_values(events: &[WatchEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            WatchEvent::Log { log, .. } => {
+                Some(EventEmitter::Transfer::decode_log(&log.inner).unwrap().value.to::<u64>())
+            }
+            WatchEvent::Removed(_) => None,
+        })
+        .collect()
+}
+
+async fn watcher(chain: &Chain, store: Store, name: &str, start: u64) -> LogWatcher<Store> {
+    let config = WatcherConfig {
+        confirmations: 0,
+        max_range: 1000,
+        reorg_window: 64,
+        start_block: Some(start),
+        poll_interval: Duration::from_millis(50),
+    };
+    let watcher = LogWatcher::new(chain.plain.clone(), name, config, store);
+    watcher
+        .add_filter(LogFilter {
+            address: Some(chain.address("EventEmitter")),
+            topic0: Some(EventEmitter::Transfer::SIGNATURE_HASH),
+        })
+        .await;
+    watcher
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorg_reports_removed_logs_and_replays_the_new_chain() {
+    let chain = Chain::start().await;
+    let dir = memory_store_dir();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    let start = chain.plain.get_block_number().await.unwrap() + 1;
+    let w = watcher(&chain, store, "l2-reorg", start).await;
+    let snapshot: U256 = chain.plain.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    for v in [1, 2, 3] {
+        emit_transfer(&chain, v).await;
+    }
+    let batch = w.next_batch().await.unwrap();
+    assert_eq!(transfer_values(&batch.events), vec![1, 2, 3]);
+    w.commit(&batch).await.unwrap();
+    let _: bool = chain.plain.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    for v in [10, 20, 30, 40] {
+        emit_transfer(&chain, v).await;
+    }
+    let batch = w.next_batch().await.unwrap();
+    let removed: Vec<_> =
+        batch.events.iter().filter_map(|e| if let WatchEvent::Removed(id) = e { Some(*id) } else { None }).collect();
+    assert_eq!(removed.len(), 3, "every log of the dropped blocks is reported removed: {removed:?}");
+    assert!(matches!(batch.events[0], WatchEvent::Removed(_)), "removals come first");
+    assert_eq!(transfer_values(&batch.events), vec![10, 20, 30, 40], "replayed from the new chain");
+    w.commit(&batch).await.unwrap();
+    assert!(w.next_batch().await.unwrap().events.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_watcher_neither_repeats_nor_misses() {
+    let chain = Chain::start().await;
+    let dir = memory_store_dir();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    let start = chain.plain.get_block_number().await.unwrap() + 1;
+    let first = watcher(&chain, store.clone(), "l2-restart", start).await;
+    for v in 1..=5 {
+        emit_transfer(&chain, v).await;
+    }
+    let batch = first.next_batch().await.unwrap();
+    assert_eq!(transfer_values(&batch.events), vec![1, 2, 3, 4, 5]);
+    first.commit(&batch).await.unwrap();
+    for v in 6..=8 {
+        emit_transfer(&chain, v).await;
+    }
+    let uncommitted = first.next_batch().await.unwrap();
+    assert_eq!(transfer_values(&uncommitted.events), vec![6, 7, 8]);
+    drop(first); // stops without committing the second batch
+    for v in 9..=10 {
+        emit_transfer(&chain, v).await;
+    }
+    let second = watcher(&chain, store, "l2-restart", 0).await;
+    let batch = second.next_batch().await.unwrap();
+    assert_eq!(transfer_values(&batch.events), vec![6, 7, 8, 9, 10], "resumes at the checkpoint");
+    second.commit(&batch).await.unwrap();
+    assert!(second.next_batch().await.unwrap().events.is_empty(), "nothing twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_goes_in_bounded_ranges_and_filters_share_one_query() {
+    let chain = Chain::start().await;
+    let dir = memory_store_dir();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    let start = chain.plain.get_block_number().await.unwrap() + 1;
+    for v in 1..=6 {
+        emit_transfer(&chain, v).await;
+    }
+    let config = WatcherConfig {
+        confirmations: 1,
+        max_range: 2,
+        reorg_window: 64,
+        start_block: Some(start),
+        poll_interval: Duration::from_millis(50),
+    };
+    let w = LogWatcher::new(chain.plain.clone(), "l2-catchup", config, store);
+    let transfers = w
+        .add_filter(LogFilter {
+            address: Some(chain.address("EventEmitter")),
+            topic0: Some(EventEmitter::Transfer::SIGNATURE_HASH),
+        })
+        .await;
+    let everything = w.add_filter(LogFilter { address: Some(chain.address("EventEmitter")), topic0: None }).await;
+    let mut seen = Vec::new();
+    loop {
+        let batch = w.next_batch().await.unwrap();
+        let Some(to) = batch.to else { break };
+        assert!(to - batch.from.unwrap() < 2, "at most max_range blocks per query");
+        for event in &batch.events {
+            if let WatchEvent::Log { filters, .. } = event {
+                assert_eq!(filters, &vec![transfers, everything], "one log, every matching filter");
+            }
+        }
+        seen.extend(transfer_values(&batch.events));
+        w.commit(&batch).await.unwrap();
+    }
+    assert_eq!(seen, vec![1, 2, 3, 4, 5], "the newest block waits for its confirmation");
+}
