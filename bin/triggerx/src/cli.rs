@@ -39,9 +39,34 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Start two local chains (L1 and L2) with TriggerX deployed, or deploy to existing chains.
+    Devnet(DevnetArgs),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// `triggerx devnet`.
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Seconds between blocks; 0 mines a block for every transaction.
+    #[arg(long, default_value_t = 1.0)]
+    pub block_time: f64,
+    /// Deployment file to write (default: devnet.json in the data directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Port of the L1 chain (default: a free one).
+    #[arg(long)]
+    pub l1_port: Option<u16>,
+    /// Port of the L2 chain (default: a free one).
+    #[arg(long)]
+    pub l2_port: Option<u16>,
+    /// Deploy to existing chains instead: `l1=URL` and `l2=URL` (needs --deployer-key).
+    #[arg(long = "rpc-url", value_name = "ROLE=URL")]
+    pub rpc_urls: Vec<String>,
+    /// Private key that deploys to existing chains.
+    #[arg(long, env = "TRIGGERX_DEPLOYER_KEY", hide_env_values = true)]
+    pub deployer_key: Option<String>,
 }
 
 /// `triggerx api`.
@@ -92,6 +117,22 @@ pub struct ApikeyCreateArgs {
 pub enum BenchCommand {
     /// Load-test the REST API on a fresh database: job creations/s, then GET /api/jobs/{id} requests/s and latency.
     Api(BenchApiArgs),
+    /// Measure the chain layer on a local anvil: sender transactions/s (one signer) and watcher logs/s.
+    Chain(BenchChainArgs),
+}
+
+/// `triggerx bench chain`.
+#[derive(Debug, Args)]
+pub struct BenchChainArgs {
+    /// Transactions the sender sends (each confirmed).
+    #[arg(long, default_value_t = 2000)]
+    pub transactions: usize,
+    /// Transactions in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Logs the watcher decodes and delivers.
+    #[arg(long, default_value_t = 50_000)]
+    pub logs: usize,
 }
 
 /// `triggerx bench api`.

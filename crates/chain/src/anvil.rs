@@ -98,7 +98,7 @@ struct AnvilConfigOut {
 }
 
 /// Finds a Foundry tool (`anvil`, `forge`, `cast`): `$TRIGGERX_ANVIL` for anvil, then the native binary
-/// in a `node_modules` of the working directory or an ancestor, then PATH. The npm launcher script is
+/// in a `node_modules` of the working directory, the executable's directory or an ancestor, then PATH. The npm launcher script is
 /// never used, so killing the child kills the chain.
 pub fn find_tool(name: &str) -> Result<PathBuf, ChainError> {
     if name == "anvil"
@@ -108,13 +108,16 @@ pub fn find_tool(name: &str) -> Result<PathBuf, ChainError> {
     }
     let platform =
         format!("{name}-{}-{}", std::env::consts::OS, if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" });
-    let mut dir = std::env::current_dir().ok();
-    while let Some(d) = dir {
-        let native = d.join("node_modules/@foundry-rs").join(&platform).join("bin").join(name);
-        if native.is_file() {
-            return Ok(native);
+    // The working directory's ancestors, then the executable's (target/release/triggerx in a checkout).
+    let starts =
+        [std::env::current_dir().ok(), std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))];
+    for start in starts.into_iter().flatten() {
+        for d in start.ancestors() {
+            let native = d.join("node_modules/@foundry-rs").join(&platform).join("bin").join(name);
+            if native.is_file() {
+                return Ok(native);
+            }
         }
-        dir = d.parent().map(Path::to_path_buf);
     }
     if let Some(paths) = std::env::var_os("PATH") {
         for p in std::env::split_paths(&paths) {

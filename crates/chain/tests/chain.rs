@@ -338,3 +338,88 @@ async fn catch_up_goes_in_bounded_ranges_and_filters_share_one_query() {
     }
     assert_eq!(seen, vec![1, 2, 3, 4, 5], "the newest block waits for its confirmation");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resynchronises_when_the_key_is_used_elsewhere() {
+    let chain = Chain::start().await;
+    let sender = chain.sender(8, SenderConfig::default()).await;
+    let increment = TransactionRequest::default()
+        .with_to(chain.address("Counter"))
+        .with_input(Counter::incrementCall {}.abi_encode());
+    sender.send_and_confirm(increment.clone()).await.unwrap();
+    // Another process sends with the same key: the sender's next nonce is now stale.
+    let other = Counter::new(chain.address("Counter"), chain.wallet(8));
+    other.increment().send().await.unwrap().get_receipt().await.unwrap();
+    let receipt = sender.send_and_confirm(increment).await.unwrap();
+    assert!(receipt.status(), "sent after resynchronising the nonce");
+    assert_eq!(
+        Counter::new(chain.address("Counter"), chain.plain.clone()).number().call().await.unwrap(),
+        U256::from(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaces_a_stuck_transaction_with_a_fee_bump() {
+    let chain = Chain::start().await;
+    let config = SenderConfig {
+        stuck_after: Duration::from_millis(300),
+        poll_interval: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let sender = chain.sender(9, config).await;
+    let _: () = chain.plain.raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+    let request = TransactionRequest::default()
+        .with_to(chain.address("Counter"))
+        .with_input(Counter::incrementCall {}.abi_encode());
+    let sent = sender.send(request).await.unwrap();
+    let original = chain.plain.get_transaction_by_hash(sent.hash).await.unwrap().unwrap();
+    let miner = {
+        let provider = chain.plain.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(900)).await;
+            let _: Result<serde_json::Value, _> = provider.raw_request("evm_mine".into(), ()).await;
+        })
+    };
+    let receipt = sender.confirm(sent).await.unwrap();
+    miner.await.unwrap();
+    assert_ne!(receipt.transaction_hash, sent.hash, "the mined transaction is the replacement");
+    let mined = chain.plain.get_transaction_by_hash(receipt.transaction_hash).await.unwrap().unwrap();
+    use alloy::consensus::Transaction as _;
+    assert_eq!(mined.nonce(), sent.nonce);
+    let (old_fee, new_fee) = (original.max_fee_per_gas(), mined.max_fee_per_gas());
+    assert!(new_fee * 1000 >= old_fee * 1125, "bumped by at least 12.5 %: {old_fee} -> {new_fee}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_typed() {
+    let chain = Chain::start().await;
+    let broke = alloy::signers::local::PrivateKeySigner::random();
+    let sender = TxSender::new(chain.plain.clone(), broke, SenderConfig::default()).await.unwrap();
+    let request = TransactionRequest::default()
+        .with_to(chain.address("Counter"))
+        .with_input(Counter::incrementCall {}.abi_encode());
+    let error = sender.send(request).await.unwrap_err();
+    assert!(matches!(error, ChainError::InsufficientFunds(_)), "{error}");
+    let fail =
+        TransactionRequest::default().with_to(chain.address("Counter")).with_input(Counter::failCall {}.abi_encode());
+    let error = chain.sender(1, SenderConfig::default()).await.send(fail).await.unwrap_err();
+    assert!(matches!(error, ChainError::Reverted { .. }), "{error}");
+    assert_eq!(sender.in_flight().await, 0, "a refused send consumes no nonce");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_config_falls_back_to_the_next_rpc_url() {
+    let chain = Chain::start().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let config = triggerx_chain::config::ChainConfig {
+        chain_id: 31338,
+        name: "l2".into(),
+        rpc_urls: vec![format!("http://{dead}"), chain.anvil.rpc_url.clone()],
+        confirmations: 1,
+        block_time_ms: 1000,
+    };
+    let provider = config.connect().await.unwrap();
+    assert_eq!(provider.get_chain_id().await.unwrap(), 31338);
+    let wrong = triggerx_chain::config::ChainConfig { chain_id: 1, ..config };
+    assert!(matches!(wrong.connect().await, Err(ChainError::RpcUnavailable(_))), "a chain id mismatch is refused");
+}

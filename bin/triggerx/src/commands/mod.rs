@@ -3,6 +3,8 @@
 mod api;
 mod apikey;
 mod bench_api;
+mod bench_chain;
+mod devnet;
 
 use std::path::Path;
 
@@ -17,7 +19,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
+        Command::Devnet(args) => devnet::run(&global.data_dir, args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
+        Command::Bench(BenchCommand::Chain(args)) => bench_chain::run(&global.data_dir, args).await,
     }
 }
 
