@@ -66,7 +66,9 @@ ensure_node_tools() {
   fi
   if [ ! -x node_modules/.bin/forge ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing the pinned npm tools (anvil, forge, cast, solc)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # `npm install`, not `npm ci`: npm leaves other platforms' optional binaries out of the lock, which
+    # `npm ci` then refuses; `npm install` still installs the locked versions.
+    npm install --no-audit --no-fund --loglevel=error
   fi
   export PATH="$PWD/node_modules/.bin:$PATH"
   log "using $(forge --version | head -n 1), $(anvil --version | head -n 1)"
