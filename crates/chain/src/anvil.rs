@@ -138,7 +138,7 @@ pub fn find_tool(name: &str) -> Result<PathBuf, ChainError> {
         }
     }
     Err(ChainError::Tool(format!(
-        "`{name}` not found: run `npm ci` in the repository (installs @foundry-rs/{name}) or put {name} on PATH"
+        "`{name}` not found: run `npm install` in the repository (installs @foundry-rs/{name}) or put {name} on PATH"
     )))
 }
 
