@@ -41,9 +41,25 @@ pub enum Command {
     Apikey(ApikeyCommand),
     /// Start two local chains (L1 and L2) with TriggerX deployed, or deploy to existing chains.
     Devnet(DevnetArgs),
+    /// Follow keeper registrations on L1 into the store and every chain's hub.
+    Registrar(RegistrarArgs),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// `triggerx registrar`.
+#[derive(Debug, Args)]
+pub struct RegistrarArgs {
+    /// Deployment file naming the chains and contracts (default: devnet.json in the data directory).
+    #[arg(long)]
+    pub deployment: Option<PathBuf>,
+    /// Key of the hubs' admin (default: the deployment's first dev account).
+    #[arg(long, env = "TRIGGERX_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// L1 confirmations before a registration counts.
+    #[arg(long, default_value_t = 1)]
+    pub confirmations: u64,
 }
 
 /// `triggerx devnet`.

@@ -161,6 +161,14 @@ impl Store {
         row.as_ref().map(keeper_from_row).transpose()
     }
 
+    /// Every keeper, by id.
+    pub async fn list_keepers(&self) -> Result<Vec<Keeper>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {KEEPER_COLUMNS} FROM keepers ORDER BY keeper_id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(keeper_from_row).collect()
+    }
+
     /// Keepers that may perform tasks: registered and online.
     pub async fn performers(&self) -> Result<Vec<Keeper>, StoreError> {
         let rows = sqlx::query(&format!(

@@ -86,7 +86,7 @@ fn print_summary(deployment: &Deployment, out: &Path) {
     println!("deployment file: {}", out.display());
 }
 
-async fn wait_for_stop() -> anyhow::Result<()> {
+pub async fn wait_for_stop() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
