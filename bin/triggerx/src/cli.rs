@@ -43,9 +43,52 @@ pub enum Command {
     Devnet(DevnetArgs),
     /// Follow keeper registrations on L1 into the store and every chain's hub.
     Registrar(RegistrarArgs),
+    /// Accept signed keeper check-ins, track liveness, alert when keepers go offline and come back.
+    Health(HealthArgs),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// `triggerx health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Address of the check-in server.
+    #[arg(long, env = "TRIGGERX_HEALTH_LISTEN", default_value = "127.0.0.1:9004")]
+    pub listen: SocketAddr,
+    /// Seconds of silence after which a keeper is offline.
+    #[arg(long, default_value_t = 70)]
+    pub offline_after: u64,
+    /// Seconds offline after which an alert goes out.
+    #[arg(long, default_value_t = 600)]
+    pub alert_after: u64,
+    /// Telegram Bot API base URL.
+    #[arg(long, env = "TRIGGERX_TELEGRAM_URL", default_value = "https://api.telegram.org")]
+    pub telegram_url: String,
+    /// Telegram bot token (enables Telegram alerts).
+    #[arg(long, env = "TRIGGERX_TELEGRAM_TOKEN", hide_env_values = true)]
+    pub telegram_token: Option<String>,
+    /// Chat for keepers that linked none.
+    #[arg(long, env = "TRIGGERX_TELEGRAM_CHAT_ID")]
+    pub telegram_chat_id: Option<i64>,
+    /// SMTP host (enables e-mail alerts).
+    #[arg(long, env = "TRIGGERX_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    #[arg(long, env = "TRIGGERX_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// Use STARTTLS (default on; turn off only for a local relay).
+    #[arg(long, env = "TRIGGERX_SMTP_STARTTLS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub smtp_starttls: bool,
+    /// Sender address of alert e-mails.
+    #[arg(long, env = "TRIGGERX_SMTP_FROM", default_value = "triggerx@localhost")]
+    pub smtp_from: String,
+    /// Recipient for keepers without an e-mail on record.
+    #[arg(long, env = "TRIGGERX_SMTP_TO")]
+    pub smtp_to: Option<String>,
+    /// URL receiving a JSON POST per alert.
+    #[arg(long, env = "TRIGGERX_ALERT_WEBHOOK")]
+    pub webhook_url: Option<String>,
 }
 
 /// `triggerx registrar`.

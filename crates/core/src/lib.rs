@@ -5,6 +5,7 @@
 pub mod abi_args;
 pub mod address;
 pub mod apikey;
+pub mod checkin;
 pub mod checkpoint;
 pub mod condition;
 pub mod error;

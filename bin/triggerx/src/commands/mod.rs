@@ -5,6 +5,7 @@ mod apikey;
 mod bench_api;
 mod bench_chain;
 mod devnet;
+mod health;
 mod registrar;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
         Command::Devnet(args) => devnet::run(&global.data_dir, args).await,
+        Command::Health(args) => health::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Chain(args)) => bench_chain::run(&global.data_dir, args).await,
