@@ -1,0 +1,284 @@
+//! The keeper network end to end: real anvil chains, the registrar, real libp2p on loopback, the
+//! dispatcher and three keepers executing through the TaskExecutionHub.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use triggerx_chain::bindings::{Counter, JobRegistry, KeeperRegistry, TriggerGasRegistry};
+use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
+use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_core::ids::JobId;
+use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_core::task::{Task, TaskStatus};
+use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
+use triggerx_p2p::{Message, P2pConfig, P2pNode, TaskMessage};
+use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
+use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
+use triggerx_store::{CheckinRecord, Store};
+
+const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+
+async fn onchain_job(l2: &ChainDeployment, owner_key: &str, deposit: u128) -> JobId {
+    let jobs = JobRegistry::new(l2.address("JobRegistry").unwrap(), wallet_provider(&l2.rpc_url, owner_key).unwrap());
+    let data = alloy::sol_types::SolValue::abi_encode(&U256::from(60));
+    let receipt = jobs
+        .createJob("poke".into(), 1, U256::from(3600), l2.address("Counter").unwrap(), data.into())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let id =
+        receipt.inner.logs().iter().find_map(|l| JobRegistry::JobCreated::decode_log(&l.inner).ok()).unwrap().jobId;
+    if deposit > 0 {
+        let gas = TriggerGasRegistry::new(
+            l2.address("TriggerGasRegistry").unwrap(),
+            wallet_provider(&l2.rpc_url, owner_key).unwrap(),
+        );
+        gas.depositETH(U256::from(deposit))
+            .value(U256::from(deposit))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    JobId(id)
+}
+
+async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeployment) {
+    let data = CreateJobData {
+        job_id: Some(job_id),
+        user_address: Some(format!("{owner:#x}")),
+        job_title: "poke".into(),
+        task_definition_id: Some(1),
+        time_frame: Some(3600),
+        recurring: true,
+        schedule_type: Some("interval".into()),
+        time_interval: Some(60),
+        target_chain_id: Some(l2.chain_id.to_string()),
+        target_contract_address: Some(format!("{:#x}", l2.address("Counter").unwrap())),
+        target_function: Some("incrementBy".into()),
+        abi: Some(ABI.into()),
+        arg_type: Some(1),
+        arguments: Some(vec!["5".into()]),
+        ..Default::default()
+    };
+    store.create_jobs(&validate_job_chain(&[data], chrono::Utc::now()).unwrap()).await.unwrap();
+}
+
+async fn settled(store: &Store, task_id: i64) -> Task {
+    let started = Instant::now();
+    loop {
+        let task = store.task(task_id).await.unwrap().unwrap();
+        if task.task_status.is_final() {
+            return task;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "task {task_id} still {:?}", task.task_status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
+    let devnet = Devnet::start(&DevnetOptions { block_time: None, l1_port: None, l2_port: None }).await.unwrap();
+    let (l1, l2) = (
+        devnet.deployment.chain(ChainRole::L1).unwrap().clone(),
+        devnet.deployment.chain(ChainRole::L2).unwrap().clone(),
+    );
+    let accounts = devnet.deployment.accounts.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(None, dir.path()).await.unwrap();
+
+    // Three keepers register on L1; the registrar puts them in the store and the hubs.
+    let admin = wallet_provider(&l1.rpc_url, &accounts[0].private_key).unwrap();
+    let registry = KeeperRegistry::new(l1.address("KeeperRegistry").unwrap(), admin);
+    registry
+        .setWhitelist(vec![accounts[1].address, accounts[2].address, accounts[3].address], true)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let consensus: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+    for (i, key) in consensus.iter().enumerate() {
+        let keeper = KeeperRegistry::new(
+            l1.address("KeeperRegistry").unwrap(),
+            wallet_provider(&l1.rpc_url, &accounts[i + 1].private_key).unwrap(),
+        );
+        keeper
+            .register(key.address(), [U256::from(1), U256::from(2), U256::from(3), U256::from(4)], U256::from(100))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    let registrar = Registrar::new(
+        store.clone(),
+        RegistrarConfig {
+            l1_rpc_url: l1.rpc_url.clone(),
+            keeper_registry: l1.address("KeeperRegistry").unwrap(),
+            hubs: vec![HubTarget { rpc_url: l2.rpc_url.clone(), hub: l2.address("TaskExecutionHub").unwrap() }],
+            admin_key: accounts[0].private_key.clone(),
+            confirmations: 0,
+            start_block: None,
+            poll_interval: Duration::from_millis(50),
+        },
+    )
+    .await
+    .unwrap();
+    while registrar.step().await.unwrap().scanned_to.is_some() {}
+    let now = triggerx_core::time::now_millis();
+    for (i, key) in consensus.iter().enumerate() {
+        let record = CheckinRecord {
+            keeper_address: &format!("{:#x}", accounts[i + 1].address),
+            consensus_address: &format!("{:#x}", key.address()),
+            version: "test",
+            peer_id: "",
+            signed_at: now,
+        };
+        store.record_checkin(&record, now, 70_000).await.unwrap();
+    }
+
+    // Dispatcher and keepers on loopback.
+    let p2p = P2pConfig { heartbeat: Duration::from_millis(100), ..Default::default() };
+    let dispatcher_key = PrivateKeySigner::random();
+    let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await.unwrap();
+    let bootstrap = dispatcher_node.listen_addrs.clone();
+    let dispatcher_node = std::sync::Arc::new(dispatcher_node);
+    let config = DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() };
+    let dispatcher = Dispatcher::new(store.clone(), dispatcher_node.clone(), dispatcher_key.clone(), config);
+    tokio::spawn(dispatcher.clone().run(reports));
+    let chain = KeeperChain {
+        chain_id: l2.chain_id,
+        rpc_url: l2.rpc_url.clone(),
+        hub: l2.address("TaskExecutionHub").unwrap(),
+        gas_registry: l2.address("TriggerGasRegistry").unwrap(),
+        job_registry: l2.address("JobRegistry").unwrap(),
+    };
+    let mut keepers = Vec::new();
+    for (i, key) in consensus.iter().enumerate() {
+        let config = KeeperConfig {
+            controller_key: accounts[i + 1].private_key.clone(),
+            consensus_key: format!("0x{}", alloy::hex::encode(key.to_bytes())),
+            dispatcher: dispatcher_key.address(),
+            chains: vec![chain.clone()],
+            fixed_fee_wei: U256::from(1_000_000_000u64),
+            p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
+        };
+        keepers.push(Some(KeeperNode::start(config).await.unwrap()));
+    }
+    for _ in 0..400 {
+        if dispatcher_node.peers().await.unwrap() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+    let counter = Counter::new(l2.address("Counter").unwrap(), provider.clone());
+    let gas = TriggerGasRegistry::new(l2.address("TriggerGasRegistry").unwrap(), provider.clone());
+
+    // 1. A static-argument task executes exactly once through the hub.
+    let user = &accounts[5];
+    let job = onchain_job(&l2, &user.private_key, 10u128.pow(18)).await;
+    store_job(&store, job, user.address, &l2).await;
+    let request = TaskRequest { job_id: job, occurrence_key: "manual:1".into() };
+    let task = dispatcher.request(&request).await.unwrap();
+    let done = settled(&store, task.task_id).await;
+    assert_eq!(done.task_status, TaskStatus::Executed, "{done:?}");
+    assert!(done.execution_tx_hash.starts_with("0x") && done.execution_tx_hash.len() == 66);
+    let charged: U256 = done.task_cost_wei.parse().unwrap();
+    assert!(charged > U256::ZERO);
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "target state changed");
+    assert_eq!(
+        gas.getBalance(user.address).call().await.unwrap(),
+        U256::from(10u128.pow(18)) - charged,
+        "owner paid what the task shows"
+    );
+    assert_eq!(done.converted_arguments, vec!["5".to_string()]);
+    let again = dispatcher.request(&request).await.unwrap();
+    assert_eq!(again.task_id, task.task_id, "the same occurrence is one task");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "and runs once");
+    let job_row = store.require_job(job).await.unwrap();
+    assert!(job_row.last_executed_at.is_some());
+
+    // 2. The next performer in the rotation is stopped before executing: the task is re-assigned.
+    let first_performer = done.task_performer_id.unwrap();
+    let next =
+        store.performers().await.unwrap().into_iter().map(|k| k.keeper_id).find(|id| *id != first_performer).unwrap();
+    let stopped_index = store
+        .keeper(next)
+        .await
+        .unwrap()
+        .map(|k| accounts.iter().position(|a| format!("{:#x}", a.address) == k.keeper_address).unwrap() - 1)
+        .unwrap();
+    drop(keepers[stopped_index].take());
+    let task = dispatcher.request(&TaskRequest { job_id: job, occurrence_key: "manual:2".into() }).await.unwrap();
+    assert_eq!(task.task_performer_id, Some(next), "assigned to the stopped keeper first");
+    let done = settled(&store, task.task_id).await;
+    assert_eq!(done.task_status, TaskStatus::Executed, "{done:?}");
+    assert_ne!(done.task_performer_id, Some(next), "executed by another keeper");
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "exactly once");
+
+    // 3. A task signed by someone else than the dispatcher is refused.
+    let rogue_key = PrivateKeySigner::random();
+    let (rogue, _) =
+        P2pNode::start(P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() }, rogue_key.clone()).await.unwrap();
+    let victim = keepers.iter().flatten().next().unwrap();
+    let mut forged = TaskMessage {
+        task_id: 9999,
+        job_id: job.to_string(),
+        occurrence_key: "forged".into(),
+        chain_id: l2.chain_id,
+        performer: victim.address,
+        target: l2.address("Counter").unwrap(),
+        abi: ABI.into(),
+        target_function: "incrementBy".into(),
+        arguments: vec!["1000".into()],
+        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
+        attempt: 1,
+        dispatcher_signature: String::new(),
+    };
+    forged.sign(&rogue_key).unwrap();
+    rogue.publish_when_ready(&Message::Task(forged), Duration::from_secs(10)).await.unwrap();
+    let started = Instant::now();
+    while victim.stats.forged.load(Ordering::Relaxed) == 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(victim.stats.forged.load(Ordering::Relaxed), 1, "refused");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "nothing executed for the forger");
+
+    // 4. An owner with too little balance: a failed task with insufficient_balance and no transaction.
+    let poor = &accounts[6];
+    let poor_job = onchain_job(&l2, &poor.private_key, 0).await;
+    store_job(&store, poor_job, poor.address, &l2).await;
+    let mut nonces = Vec::new();
+    for account in &accounts[1..=3] {
+        nonces.push(provider.get_transaction_count(account.address).await.unwrap());
+    }
+    let task = dispatcher.request(&TaskRequest { job_id: poor_job, occurrence_key: "manual:3".into() }).await.unwrap();
+    let done = settled(&store, task.task_id).await;
+    assert_eq!(done.task_status, TaskStatus::Failed);
+    assert_eq!(done.task_error, "insufficient_balance");
+    assert!(done.execution_tx_hash.is_empty());
+    for i in 1..=3 {
+        assert_eq!(
+            provider.get_transaction_count(accounts[i].address).await.unwrap(),
+            nonces[i - 1],
+            "no transaction was sent"
+        );
+    }
+    devnet.stop().await;
+}

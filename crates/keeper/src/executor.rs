@@ -1,0 +1,150 @@
+//! Executing one task on one chain: deadline check, call encoding, cost prediction, the owner's balance
+//! check, `TaskExecutionHub.executeFunction` through the transaction sender, and the report.
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolEvent};
+use triggerx_chain::ChainError;
+use triggerx_chain::bindings::{JobRegistry, TaskExecutionHub, TriggerGasRegistry};
+use triggerx_chain::sender::{SenderConfig, TxSender};
+use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi, render_values};
+use triggerx_p2p::{ExecutionReport, TaskMessage};
+
+/// Gas limit = estimate x this / 100.
+const GAS_MARGIN_PERCENT: u64 = 130;
+
+/// Where a keeper executes on one chain.
+#[derive(Debug, Clone)]
+pub struct KeeperChain {
+    /// Chain id.
+    pub chain_id: u64,
+    /// RPC URL.
+    pub rpc_url: String,
+    /// The chain's hub.
+    pub hub: Address,
+    /// The chain's gas registry.
+    pub gas_registry: Address,
+    /// The chain's job registry.
+    pub job_registry: Address,
+}
+
+/// Connected access to one chain.
+pub struct ChainAccess {
+    config: KeeperChain,
+    provider: DynProvider,
+    sender: TxSender,
+}
+
+/// A report for a task refused before any transaction.
+pub fn refusal(task: &TaskMessage, performer: Address, reason: &str) -> ExecutionReport {
+    ExecutionReport {
+        task_id: task.task_id,
+        job_id: task.job_id.clone(),
+        attempt: task.attempt,
+        performer,
+        status: "failed".into(),
+        reason: reason.into(),
+        tx_hash: None,
+        block_number: None,
+        gas_used: None,
+        amount_charged: "0".into(),
+        converted_arguments: Vec::new(),
+    }
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl ChainAccess {
+    /// Connects with the keeper's controller key.
+    pub async fn connect(config: &KeeperChain, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
+        let url = config.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", config.rpc_url)))?;
+        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let sender = TxSender::new(provider.clone(), controller, SenderConfig::default()).await?;
+        Ok(ChainAccess { config: config.clone(), provider, sender })
+    }
+
+    /// Executes `task` and says how it went.
+    pub async fn execute(&self, task: &TaskMessage, performer: Address, fixed_fee: U256) -> ExecutionReport {
+        match self.try_execute(task, performer, fixed_fee).await {
+            Ok(report) => report,
+            Err(e) => {
+                let reason = match e {
+                    ChainError::Reverted { reason } => format!("reverted: {reason}"),
+                    other => other.to_string(),
+                };
+                refusal(task, performer, &reason)
+            }
+        }
+    }
+
+    async fn try_execute(
+        &self,
+        task: &TaskMessage,
+        performer: Address,
+        fixed_fee: U256,
+    ) -> Result<ExecutionReport, ChainError> {
+        if now_millis() > task.deadline {
+            return Ok(refusal(task, performer, "deadline_passed"));
+        }
+        let abi = parse_abi(&task.abi, "abi").map_err(|e| ChainError::Invalid(e.to_string()))?;
+        let function = find_function(&abi, &task.target_function, Some(task.arguments.len()), "target_function")
+            .map_err(|e| ChainError::Invalid(e.to_string()))?;
+        let values = convert_arguments(function, &task.arguments, "arguments")
+            .map_err(|e| ChainError::Invalid(e.to_string()))?;
+        let data = encode_call(function, &values, "arguments").map_err(|e| ChainError::Invalid(e.to_string()))?;
+        let job_id: U256 = task.job_id.parse().map_err(|e| ChainError::Invalid(format!("job id: {e}")))?;
+
+        // Predict the cost: gas of the hub call x the current max fee + the fixed fee.
+        let call = |amount: U256| TaskExecutionHub::executeFunctionCall {
+            jobId: job_id,
+            amount,
+            target: task.target,
+            data: data.clone().into(),
+        };
+        let probe = TransactionRequest::default()
+            .with_from(performer)
+            .with_to(self.config.hub)
+            .with_input(call(U256::ZERO).abi_encode());
+        let gas = self.provider.estimate_gas(probe).await?;
+        let fees = self.provider.estimate_eip1559_fees().await?;
+        let cost = U256::from(gas) * U256::from(fees.max_fee_per_gas) + fixed_fee;
+        let owner =
+            JobRegistry::new(self.config.job_registry, self.provider.clone()).getJobOwner(job_id).call().await?;
+        let balance =
+            TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await?;
+        if balance < cost {
+            return Ok(refusal(task, performer, "insufficient_balance"));
+        }
+
+        let request = TransactionRequest::default()
+            .with_to(self.config.hub)
+            .with_input(call(cost).abi_encode())
+            .with_gas_limit(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
+        let receipt = self.sender.send_and_confirm(request).await?;
+        let executed =
+            receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());
+        let (status, reason) = match (&executed, receipt.status()) {
+            (Some(event), true) if event.success => ("executed", String::new()),
+            (Some(event), true) => ("failed", format!("target_reverted: {}", event.returnData)),
+            _ => ("failed", "hub_call_reverted".to_string()),
+        };
+        Ok(ExecutionReport {
+            task_id: task.task_id,
+            job_id: task.job_id.clone(),
+            attempt: task.attempt,
+            performer,
+            status: status.into(),
+            reason,
+            tx_hash: Some(receipt.transaction_hash),
+            block_number: receipt.block_number,
+            gas_used: Some(receipt.gas_used),
+            amount_charged: cost.to_string(),
+            converted_arguments: render_values(&values),
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! Keeper node: joins the P2P network, accepts only tasks the configured dispatcher signed for this
+//! keeper, executes each once through the chain's `TaskExecutionHub` (refusing with
+//! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted cost) and
+//! publishes a report.
+
+pub mod executor;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use tokio::sync::Mutex;
+use triggerx_chain::ChainError;
+use triggerx_chain::deploy::signer_from_key;
+use triggerx_p2p::{Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage};
+
+pub use executor::{ChainAccess, KeeperChain};
+
+/// Errors of the keeper node.
+#[derive(Debug, thiserror::Error)]
+pub enum KeeperError {
+    /// Chain access failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The P2P network failed.
+    #[error(transparent)]
+    P2p(#[from] P2pError),
+    /// Bad configuration.
+    #[error("invalid keeper configuration: {0}")]
+    Config(String),
+}
+
+/// Keeper settings.
+#[derive(Debug, Clone)]
+pub struct KeeperConfig {
+    /// Controller key: sends transactions (its address is the registered keeper).
+    pub controller_key: String,
+    /// Consensus key: signs P2P messages and check-ins.
+    pub consensus_key: String,
+    /// The only address whose task assignments are accepted.
+    pub dispatcher: Address,
+    /// Chains this keeper executes on.
+    pub chains: Vec<KeeperChain>,
+    /// Fixed fee added to every cost prediction, wei.
+    pub fixed_fee_wei: U256,
+    /// P2P settings.
+    pub p2p: P2pConfig,
+}
+
+/// What the keeper did.
+#[derive(Debug, Default)]
+pub struct KeeperStats {
+    /// Tasks executed (a transaction was sent and mined).
+    pub executed: AtomicU64,
+    /// Tasks refused before sending (insufficient balance, expired, encoding errors).
+    pub refused: AtomicU64,
+    /// Tasks not signed by the configured dispatcher.
+    pub forged: AtomicU64,
+    /// Tasks received again after this keeper already handled them.
+    pub duplicates: AtomicU64,
+}
+
+/// A running keeper.
+pub struct KeeperNode {
+    /// Controller address.
+    pub address: Address,
+    /// Counters.
+    pub stats: Arc<KeeperStats>,
+    /// The P2P node (its listen addresses can bootstrap others).
+    pub p2p: Arc<P2pNode>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for KeeperNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Inner {
+    controller: Address,
+    dispatcher: Address,
+    chains: HashMap<u64, ChainAccess>,
+    fixed_fee: U256,
+    handled: Mutex<HashSet<i64>>,
+    stats: Arc<KeeperStats>,
+    p2p: Arc<P2pNode>,
+}
+
+impl KeeperNode {
+    /// Connects to the chains and the network and starts executing.
+    pub async fn start(config: KeeperConfig) -> Result<KeeperNode, KeeperError> {
+        let controller: PrivateKeySigner = signer_from_key(&config.controller_key)?;
+        let consensus: PrivateKeySigner = signer_from_key(&config.consensus_key)?;
+        let mut chains = HashMap::new();
+        for chain in &config.chains {
+            chains.insert(chain.chain_id, ChainAccess::connect(chain, controller.clone()).await?);
+        }
+        if chains.is_empty() {
+            return Err(KeeperError::Config("no chain configured".into()));
+        }
+        let (p2p, incoming) = P2pNode::start(config.p2p.clone(), consensus).await?;
+        let p2p = Arc::new(p2p);
+        let stats = Arc::new(KeeperStats::default());
+        let inner = Arc::new(Inner {
+            controller: controller.address(),
+            dispatcher: config.dispatcher,
+            chains,
+            fixed_fee: config.fixed_fee_wei,
+            handled: Mutex::new(HashSet::new()),
+            stats: stats.clone(),
+            p2p: p2p.clone(),
+        });
+        let task = tokio::spawn(listen(inner, incoming));
+        Ok(KeeperNode { address: controller.address(), stats, p2p, task })
+    }
+}
+
+async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Received>) {
+    while let Some(received) = incoming.recv().await {
+        let Message::Task(task) = received.message else { continue };
+        if task.performer != inner.controller {
+            continue;
+        }
+        match task.dispatcher() {
+            Ok(signer) if signer == inner.dispatcher => {}
+            _ => {
+                inner.stats.forged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(task_id = task.task_id, "refused a task not signed by the dispatcher");
+                continue;
+            }
+        }
+        if !inner.handled.lock().await.insert(task.task_id) {
+            inner.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let inner = inner.clone();
+        tokio::spawn(async move { handle(&inner, task).await });
+    }
+}
+
+async fn handle(inner: &Inner, task: TaskMessage) {
+    let report = match inner.chains.get(&task.chain_id) {
+        Some(chain) => chain.execute(&task, inner.controller, inner.fixed_fee).await,
+        None => executor::refusal(&task, inner.controller, "unknown_chain"),
+    };
+    let counter = if report.tx_hash.is_some() { &inner.stats.executed } else { &inner.stats.refused };
+    counter.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(task_id = task.task_id, status = %report.status, reason = %report.reason, tx = ?report.tx_hash, "task handled");
+    if let Err(e) =
+        inner.p2p.publish_when_ready(&Message::ExecutionReport(report), std::time::Duration::from_secs(10)).await
+    {
+        tracing::warn!(task_id = task.task_id, error = %e, "could not publish the execution report");
+    }
+}
