@@ -19,7 +19,7 @@ use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
 use triggerx_p2p::{Message, P2pConfig, P2pNode, TaskMessage};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
-use triggerx_store::{CheckinRecord, Store};
+use triggerx_store::Store;
 
 const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
 
@@ -138,17 +138,10 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     .await
     .unwrap();
     while registrar.step().await.unwrap().scanned_to.is_some() {}
-    let now = triggerx_core::time::now_millis();
-    for (i, key) in consensus.iter().enumerate() {
-        let record = CheckinRecord {
-            keeper_address: &format!("{:#x}", accounts[i + 1].address),
-            consensus_address: &format!("{:#x}", key.address()),
-            version: "test",
-            peer_id: "",
-            signed_at: now,
-        };
-        store.record_checkin(&record, now, 70_000).await.unwrap();
-    }
+    // The health service: keepers come online by checking in themselves.
+    let health_config = triggerx_health::HealthConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    let health = triggerx_health::spawn(store.clone(), health_config).await.unwrap();
+    let health_url = format!("http://{}", health.address);
 
     // Dispatcher and keepers on loopback.
     let p2p = P2pConfig { heartbeat: Duration::from_millis(100), ..Default::default() };
@@ -175,9 +168,20 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
             chains: vec![chain.clone()],
             fixed_fee_wei: U256::from(1_000_000_000u64),
             p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
+            health_url: Some(health_url.clone()),
+            checkin_interval: Duration::from_secs(30),
         };
         keepers.push(Some(KeeperNode::start(config).await.unwrap()));
     }
+    let started = Instant::now();
+    while store.performers().await.unwrap().len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "keepers did not come online through their check-ins");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        store.performers().await.unwrap().iter().all(|k| k.peer_id.starts_with("12D3Koo")),
+        "check-ins carry the peer id"
+    );
     for _ in 0..400 {
         if dispatcher_node.peers().await.unwrap() >= 3 {
             break;

@@ -3,6 +3,7 @@
 //! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted cost) and
 //! publishes a report.
 
+pub mod checkin;
 pub mod executor;
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +48,10 @@ pub struct KeeperConfig {
     pub fixed_fee_wei: U256,
     /// P2P settings.
     pub p2p: P2pConfig,
+    /// Health service to check in with (`http://host:port`); none: no check-ins.
+    pub health_url: Option<String>,
+    /// Time between check-ins (must stay under the health service's offline threshold).
+    pub checkin_interval: std::time::Duration,
 }
 
 /// What the keeper did.
@@ -71,11 +76,15 @@ pub struct KeeperNode {
     /// The P2P node (its listen addresses can bootstrap others).
     pub p2p: Arc<P2pNode>,
     task: tokio::task::JoinHandle<()>,
+    checkins: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for KeeperNode {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(checkins) = &self.checkins {
+            checkins.abort();
+        }
     }
 }
 
@@ -114,7 +123,16 @@ impl KeeperNode {
             p2p: p2p.clone(),
         });
         let task = tokio::spawn(listen(inner, incoming));
-        Ok(KeeperNode { address: controller.address(), stats, p2p, task })
+        let checkins = config.health_url.clone().map(|url| {
+            let peer_id = p2p.peer_id.to_string();
+            let consensus = signer_from_key(&config.consensus_key);
+            let (controller, interval) = (controller.address(), config.checkin_interval);
+            tokio::spawn(async move {
+                let Ok(consensus) = consensus else { return };
+                checkin::run(&url, controller, &consensus, &peer_id, interval).await
+            })
+        });
+        Ok(KeeperNode { address: controller.address(), stats, p2p, task, checkins })
     }
 }
 
