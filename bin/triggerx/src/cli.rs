@@ -178,6 +178,22 @@ pub enum BenchCommand {
     Api(BenchApiArgs),
     /// Measure the chain layer on a local anvil: sender transactions/s (one signer) and watcher logs/s.
     Chain(BenchChainArgs),
+    /// Measure one keeper on a local anvil: tasks executed/s and dispatch-to-broadcast latency.
+    Keeper(BenchKeeperArgs),
+}
+
+/// `triggerx bench keeper`.
+#[derive(Debug, Args)]
+pub struct BenchKeeperArgs {
+    /// Tasks dispatched back to back for the throughput phase.
+    #[arg(long, default_value_t = 500)]
+    pub tasks: usize,
+    /// Tasks per second for the latency phase (steady load below capacity).
+    #[arg(long, default_value_t = 50)]
+    pub rate: u32,
+    /// Seconds of the latency phase.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
 }
 
 /// `triggerx bench chain`.

@@ -253,6 +253,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
         deadline: triggerx_core::time::now_millis() as u64 + 60_000,
         attempt: 1,
         dispatcher_signature: String::new(),
+        dispatched_at_micros: 0,
     };
     forged.sign(&rogue_key).unwrap();
     rogue.publish_when_ready(&Message::Task(forged), Duration::from_secs(10)).await.unwrap();

@@ -52,7 +52,13 @@ pub fn refusal(task: &TaskMessage, performer: Address, reason: &str) -> Executio
         gas_used: None,
         amount_charged: "0".into(),
         converted_arguments: Vec::new(),
+        broadcast_at_micros: None,
     }
+}
+
+/// The current time in Unix microseconds.
+pub fn now_micros() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
 fn now_millis() -> u64 {
@@ -110,13 +116,16 @@ impl ChainAccess {
             .with_from(performer)
             .with_to(self.config.hub)
             .with_input(call(U256::ZERO).abi_encode());
-        let gas = self.provider.estimate_gas(probe).await?;
-        let fees = self.provider.estimate_eip1559_fees().await?;
+        // The three reads are independent: run them together (they sit between dispatch and broadcast).
+        let owner_balance = async {
+            let owner =
+                JobRegistry::new(self.config.job_registry, self.provider.clone()).getJobOwner(job_id).call().await?;
+            TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await
+        };
+        let (gas, fees, balance) =
+            tokio::join!(self.provider.estimate_gas(probe), self.provider.estimate_eip1559_fees(), owner_balance);
+        let (gas, fees, balance) = (gas?, fees?, balance?);
         let cost = U256::from(gas) * U256::from(fees.max_fee_per_gas) + fixed_fee;
-        let owner =
-            JobRegistry::new(self.config.job_registry, self.provider.clone()).getJobOwner(job_id).call().await?;
-        let balance =
-            TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await?;
         if balance < cost {
             return Ok(refusal(task, performer, "insufficient_balance"));
         }
@@ -125,7 +134,9 @@ impl ChainAccess {
             .with_to(self.config.hub)
             .with_input(call(cost).abi_encode())
             .with_gas_limit(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
-        let receipt = self.sender.send_and_confirm(request).await?;
+        let sent = self.sender.send(request).await?;
+        let broadcast_at = now_micros();
+        let receipt = self.sender.confirm(sent).await?;
         let executed =
             receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());
         let (status, reason) = match (&executed, receipt.status()) {
@@ -145,6 +156,7 @@ impl ChainAccess {
             gas_used: Some(receipt.gas_used),
             amount_charged: cost.to_string(),
             converted_arguments: render_values(&values),
+            broadcast_at_micros: Some(broadcast_at),
         })
     }
 }

@@ -57,6 +57,9 @@ pub struct TaskMessage {
     pub attempt: u32,
     /// Dispatcher's EIP-712 signature over `assignment()`, 0x hex.
     pub dispatcher_signature: String,
+    /// When the dispatcher published it, Unix microseconds (informational, not signed).
+    #[serde(default)]
+    pub dispatched_at_micros: u64,
 }
 
 impl TaskMessage {
@@ -125,6 +128,9 @@ pub struct ExecutionReport {
     pub amount_charged: String,
     /// Arguments as converted for the call.
     pub converted_arguments: Vec<String>,
+    /// When the hub transaction was broadcast, Unix microseconds.
+    #[serde(default)]
+    pub broadcast_at_micros: Option<u64>,
 }
 
 /// Every message type, tagged by `type`.

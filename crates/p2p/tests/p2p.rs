@@ -25,6 +25,7 @@ fn task(performer: Address) -> TaskMessage {
         deadline: 1_700_000_010_000,
         attempt: 1,
         dispatcher_signature: String::new(),
+        dispatched_at_micros: 0,
     }
 }
 
@@ -87,6 +88,7 @@ async fn signed_messages_reach_every_node_and_forgeries_are_dropped() {
         gas_used: Some(50_000),
         amount_charged: "1000".into(),
         converted_arguments: vec!["5".into()],
+        broadcast_at_micros: None,
     };
     nodes[2].0.publish_when_ready(&Message::ExecutionReport(report.clone()), Duration::from_secs(10)).await.unwrap();
     let received = next(&mut nodes[0].1).await;

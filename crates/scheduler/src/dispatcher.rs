@@ -19,6 +19,9 @@ use triggerx_store::{NewTask, Store, StoreError};
 
 use crate::rotation::Rotation;
 
+/// Histogram of seconds from publishing an assignment to the performer broadcasting its transaction.
+pub const DISPATCH_TO_BROADCAST_METRIC: &str = "triggerx_dispatch_to_broadcast_seconds";
+
 /// Errors of the dispatcher.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -78,6 +81,7 @@ struct Pending {
 
 #[derive(Default)]
 struct State {
+    dispatched_at: HashMap<i64, u64>,
     rotation: Rotation,
     failures: HashMap<i64, Instant>,
     pending: HashMap<i64, Pending>,
@@ -164,6 +168,7 @@ impl Dispatcher {
             deadline: now_millis() + self.config.deadline.as_millis() as u64,
             attempt,
             dispatcher_signature: String::new(),
+            dispatched_at_micros: 0,
         };
         message.sign(&self.signer)?;
         let update = TaskExecutionUpdate {
@@ -174,6 +179,11 @@ impl Dispatcher {
         self.store.update_task_execution(task.task_id, &update).await?;
         let mut tried = tried;
         tried.push(keeper.keeper_id);
+        let dispatched_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        self.state.lock().await.dispatched_at.insert(task.task_id, dispatched_at);
         self.state.lock().await.pending.insert(
             task.task_id,
             Pending {
@@ -183,6 +193,10 @@ impl Dispatcher {
                 deadline: Instant::now() + self.config.deadline,
             },
         );
+        message.dispatched_at_micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
         self.p2p.publish_when_ready(&Message::Task(message), self.config.publish_patience).await?;
         tracing::info!(task_id = task.task_id, keeper = %keeper.keeper_address, attempt, "task dispatched");
         Ok(())
@@ -253,6 +267,13 @@ impl Dispatcher {
         self.store.update_task_execution(report.task_id, &update).await?;
         if report.tx_hash.is_some() {
             self.store.increment_keeper_tasks(performer_id).await?;
+        }
+        if let Some(broadcast) = report.broadcast_at_micros {
+            let dispatched = self.state.lock().await.dispatched_at.remove(&report.task_id);
+            if let Some(dispatched) = dispatched {
+                metrics::histogram!(DISPATCH_TO_BROADCAST_METRIC)
+                    .record(broadcast.saturating_sub(dispatched) as f64 / 1e6);
+            }
         }
         tracing::info!(task_id = report.task_id, status = %report.status, reason = %report.reason, "task report recorded");
         Ok(())
