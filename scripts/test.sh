@@ -10,6 +10,8 @@ PG_PORT=5432
 export TRIGGERX_TEST_POSTGRES_URL="${TRIGGERX_TEST_POSTGRES_URL:-postgres://postgres@${PG_HOST}:${PG_PORT}/postgres}"
 export TRIGGERX_TEST_REDIS_URL="${TRIGGERX_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 
+. scripts/lib/node-tools.sh
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 apt_install() {
@@ -60,23 +62,10 @@ ensure_redis() {
   redis-cli ping
 }
 
-ensure_node_tools() {
-  if ! command -v npm >/dev/null; then
-    apt_install nodejs npm
-  fi
-  if [ ! -x node_modules/.bin/forge ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "installing the pinned npm tools (anvil, forge, cast, solc)"
-    # `npm install`, not `npm ci`: npm leaves other platforms' optional binaries out of the lock, which
-    # `npm ci` then refuses; `npm install` still installs the locked versions.
-    npm install --no-audit --no-fund --loglevel=error
-  fi
-  export PATH="$PWD/node_modules/.bin:$PATH"
-  log "using $(forge --version | head -n 1), $(anvil --version | head -n 1)"
-}
-
 ensure_postgres
 ensure_redis
 ensure_node_tools
+log "using $(forge --version | head -n 1), $(anvil --version | head -n 1)"
 
 log "running the contracts' Foundry tests"
 forge test

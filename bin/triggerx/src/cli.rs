@@ -34,6 +34,11 @@ pub struct GlobalOptions {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run everything locally in one process: two chains, API, registrar, health, dispatcher and keepers.
+    Up(UpArgs),
+    /// Request a task for a job of the running `triggerx up` and follow it to its end.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Run the REST API server.
     Api(ApiArgs),
     /// Manage API keys.
@@ -126,6 +131,43 @@ pub struct DevnetArgs {
     /// Private key that deploys to existing chains.
     #[arg(long, env = "TRIGGERX_DEPLOYER_KEY", hide_env_values = true)]
     pub deployer_key: Option<String>,
+}
+
+/// `triggerx up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Keepers to run.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub keepers: u8,
+    /// Seconds between blocks; 0 mines on every transaction.
+    #[arg(long, default_value_t = 1.0)]
+    pub block_time: f64,
+    /// Address of the REST API.
+    #[arg(long, default_value = "127.0.0.1:9002")]
+    pub api_listen: SocketAddr,
+    /// Address of the health service.
+    #[arg(long, default_value = "127.0.0.1:9004")]
+    pub health_listen: SocketAddr,
+    /// Where to write what was started (default: up.json in the data directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `triggerx task ...`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Run one occurrence of a job now and wait for its outcome.
+    Run {
+        /// The job id.
+        #[arg(long)]
+        job: String,
+        /// Occurrence key (default: a fresh one).
+        #[arg(long)]
+        occurrence: Option<String>,
+        /// Seconds to wait for the outcome.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
 }
 
 /// `triggerx api`.

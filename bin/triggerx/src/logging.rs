@@ -13,7 +13,7 @@ pub enum LogFormat {
 }
 
 /// Default filter when `RUST_LOG` is unset: our crates at info, noisy dependencies quieter.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn";
+const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn,libp2p=warn,libp2p_swarm=warn";
 
 /// Installs the global subscriber.
 pub fn init(format: LogFormat) {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
-use triggerx_chain::bindings::{Counter, JobRegistry, KeeperRegistry, TriggerGasRegistry};
+use triggerx_chain::bindings::{Counter, KeeperRegistry, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_core::ids::JobId;
@@ -24,31 +23,23 @@ use triggerx_store::Store;
 const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
 
 async fn onchain_job(l2: &ChainDeployment, owner_key: &str, deposit: u128) -> JobId {
-    let jobs = JobRegistry::new(l2.address("JobRegistry").unwrap(), wallet_provider(&l2.rpc_url, owner_key).unwrap());
-    let data = alloy::sol_types::SolValue::abi_encode(&U256::from(60));
-    let receipt = jobs
-        .createJob("poke".into(), 1, U256::from(3600), l2.address("Counter").unwrap(), data.into())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+    let id = triggerx_chain::jobs::register_job(
+        &l2.rpc_url,
+        owner_key,
+        l2.address("JobRegistry").unwrap(),
+        &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600),
+    )
+    .await
+    .unwrap();
+    if deposit > 0 {
+        triggerx_chain::jobs::deposit_gas(
+            &l2.rpc_url,
+            owner_key,
+            l2.address("TriggerGasRegistry").unwrap(),
+            U256::from(deposit),
+        )
         .await
         .unwrap();
-    let id =
-        receipt.inner.logs().iter().find_map(|l| JobRegistry::JobCreated::decode_log(&l.inner).ok()).unwrap().jobId;
-    if deposit > 0 {
-        let gas = TriggerGasRegistry::new(
-            l2.address("TriggerGasRegistry").unwrap(),
-            wallet_provider(&l2.rpc_url, owner_key).unwrap(),
-        );
-        gas.depositETH(U256::from(deposit))
-            .value(U256::from(deposit))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
     }
     JobId(id)
 }

@@ -71,6 +71,7 @@ pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenA
         .routes(routes!(fees::get_fees))
         .routes(routes!(apikeys::create_key, apikeys::list_keys))
         .routes(routes!(apikeys::update_key, apikeys::revoke_key))
+        .routes(routes!(tasks::request_task))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let public = OpenApiRouter::new().routes(routes!(system::health)).routes(routes!(system::metrics));
     let (router, mut document) =
@@ -116,6 +117,8 @@ pub struct ApiConfig {
     pub redis_url: Option<String>,
     /// Fee estimation parameters.
     pub fees: FeeConfig,
+    /// Queue of task requests to the dispatcher (`triggerx up` wires one in).
+    pub task_queue: Option<triggerx_queue::TaskQueueSender>,
 }
 
 /// Builds the shared state for `store` and `config`.
@@ -131,6 +134,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         usage: Default::default(),
         fees: config.fees.clone(),
         metrics: metrics::prometheus(),
+        task_queue: config.task_queue.clone(),
     }))
 }
 

@@ -23,6 +23,8 @@ pub struct AppState {
     pub fees: FeeConfig,
     /// Prometheus renderer.
     pub metrics: PrometheusHandle,
+    /// Where admin task requests go (absent when no dispatcher runs with this API).
+    pub task_queue: Option<triggerx_queue::TaskQueueSender>,
 }
 
 /// State as handlers receive it.

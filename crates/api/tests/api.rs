@@ -426,6 +426,10 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing(backend: Backend)
 async fn tasks_lifecycle_and_owner_checks(backend: Backend) {
     let api = TestApi::start(backend).await;
     api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    let (status, _) = api.post("/api/admin/tasks", &api.key_a, json!({"job_id": "1"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins request runs");
+    let (status, body) = api.post("/api/admin/tasks", &api.admin, json!({"job_id": "1"})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no dispatcher runs with this API: {body}");
     let (status, _) = api.post("/api/tasks", &api.key_a, json!({"job_id": "1"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only services (admin keys) create tasks");
     let (status, task) = api.post("/api/tasks", &api.admin, json!({"job_id": "1", "occurrence_key": "t:1"})).await;
@@ -593,6 +597,7 @@ async fn openapi_document_parses_and_lists_every_route() {
         ("get", "/api/admin/api-keys"),
         ("put", "/api/admin/api-keys/{key}"),
         ("delete", "/api/admin/api-keys/{key}"),
+        ("post", "/api/admin/tasks"),
         ("get", "/api/health"),
         ("get", "/metrics"),
         ("get", "/api/openapi.json"),

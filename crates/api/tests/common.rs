@@ -89,7 +89,12 @@ impl TestApi {
 }
 
 pub async fn spawn(store: Store, redis_url: Option<String>) -> RunningApi {
-    let config = ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), redis_url, fees: FeeConfig::default() };
+    let config = ApiConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        redis_url,
+        fees: FeeConfig::default(),
+        task_queue: None,
+    };
     triggerx_api::spawn(store, config).await.unwrap()
 }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod deploy;
 pub mod devnet;
 pub mod error;
+pub mod jobs;
 pub mod sender;
 pub mod watcher;
 

@@ -49,19 +49,14 @@ impl Chain {
     }
 
     async fn create_job(&self, owner: usize) -> U256 {
-        let jobs = JobRegistry::new(self.address("JobRegistry"), self.wallet(owner));
-        let data = alloy::sol_types::SolValue::abi_encode(&U256::from(60));
-        let receipt = jobs
-            .createJob("poke".into(), 1, U256::from(3600), self.address("Counter"), data.into())
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        let created =
-            receipt.inner.logs().iter().find_map(|l| JobRegistry::JobCreated::decode_log(&l.inner).ok()).unwrap();
-        created.jobId
+        triggerx_chain::jobs::register_job(
+            &self.anvil.rpc_url,
+            &self.key(owner),
+            self.address("JobRegistry"),
+            &triggerx_chain::jobs::JobRegistration::interval("poke", self.address("Counter"), 60, 3600),
+        )
+        .await
+        .unwrap()
     }
 }
 

@@ -24,6 +24,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         listen: args.listen,
         redis_url: args.redis_url.clone(),
         fees: FeeConfig { gas_price_wei: args.gas_price_wei, ..FeeConfig::default() },
+        task_queue: None,
     };
     let running = triggerx_api::spawn(store, config)
         .await
@@ -52,14 +53,18 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
     Ok(())
 }
 
-enum AdminKey {
+/// The admin key situation at start-up.
+pub enum AdminKey {
+    /// Created now (the secret, and the file it was saved to).
     Created(String, PathBuf),
+    /// One exists and its secret is in this file.
     Existing(PathBuf),
+    /// One exists but its secret is not in the data directory.
     ManagedElsewhere,
 }
 
 /// Creates the first admin key of an empty key table and saves it to the data directory.
-async fn ensure_admin_key(store: &Store, data_dir: &Path) -> anyhow::Result<AdminKey> {
+pub async fn ensure_admin_key(store: &Store, data_dir: &Path) -> anyhow::Result<AdminKey> {
     let path = data_dir.join(ADMIN_KEY_FILE);
     let keys = store.list_api_keys().await?;
     if keys.iter().any(|k| k.is_admin && k.is_active) {

@@ -49,8 +49,12 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     };
     let store = Store::connect(&url).await.context("opening the benchmark database")?;
     let key = store.create_api_key(None, true, Some(10_000_000)).await?.key;
-    let config =
-        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), redis_url: None, fees: FeeConfig::default() };
+    let config = ApiConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        redis_url: None,
+        fees: FeeConfig::default(),
+        task_queue: None,
+    };
     let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let base = format!("http://{}", api.address);
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;

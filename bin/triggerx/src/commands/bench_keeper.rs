@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
-use triggerx_chain::bindings::{Counter, JobRegistry, TaskExecutionHub, TriggerGasRegistry};
+use triggerx_chain::bindings::{Counter, TaskExecutionHub};
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
@@ -68,28 +67,15 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     store.record_checkin(&record, now, 3_600_000).await?;
 
     // The job: registered on-chain by its owner, funded, stored.
-    let owner = wallet_provider(&anvil.rpc_url, &user.private_key)?;
-    let data = alloy::sol_types::SolValue::abi_encode(&U256::from(60));
-    let receipt = JobRegistry::new(chain.address("JobRegistry")?, owner.clone())
-        .createJob("bench".into(), 1, U256::from(86_400), chain.address("Counter")?, data.into())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    let job_id = receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| JobRegistry::JobCreated::decode_log(&l.inner).ok())
-        .context("JobCreated")?
-        .jobId;
+    let job_id = triggerx_chain::jobs::register_job(
+        &anvil.rpc_url,
+        &user.private_key,
+        chain.address("JobRegistry")?,
+        &triggerx_chain::jobs::JobRegistration::interval("bench", chain.address("Counter")?, 60, 86_400),
+    )
+    .await?;
     let deposit = U256::from(1000u128 * 10u128.pow(18));
-    TriggerGasRegistry::new(chain.address("TriggerGasRegistry")?, owner)
-        .depositETH(deposit)
-        .value(deposit)
-        .send()
-        .await?
-        .get_receipt()
+    triggerx_chain::jobs::deposit_gas(&anvil.rpc_url, &user.private_key, chain.address("TriggerGasRegistry")?, deposit)
         .await?;
     let job = CreateJobData {
         job_id: Some(JobId(job_id)),

@@ -8,6 +8,8 @@ mod bench_keeper;
 mod devnet;
 mod health;
 mod registrar;
+mod task;
+mod up;
 
 use std::path::Path;
 
@@ -20,6 +22,8 @@ use crate::cli::{BenchCommand, Cli, Command};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
+        Command::Up(args) => up::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Task(command) => task::run(&global.data_dir, command).await,
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
         Command::Devnet(args) => devnet::run(&global.data_dir, args).await,

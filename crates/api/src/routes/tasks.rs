@@ -139,3 +139,52 @@ pub async fn update_execution(
     let id = path_number(&task_id, "task_id")?;
     Ok(Json(state.store.update_task_execution(id, &update).await?))
 }
+
+/// `POST /api/admin/tasks` body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRunRequest {
+    #[schema(value_type = String)]
+    pub job_id: triggerx_core::ids::JobId,
+    /// Occurrence identity; a fresh one when absent.
+    pub occurrence_key: Option<String>,
+}
+
+/// Answer of `POST /api/admin/tasks`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskRunQueued {
+    #[schema(value_type = String)]
+    pub job_id: triggerx_core::ids::JobId,
+    pub occurrence_key: String,
+    pub status: String,
+}
+
+/// Requests one run of a job now (admin key). Answers 202 once queued; the task then shows up in
+/// `GET /api/jobs/{job_id}/tasks` under the occurrence key. 503 when no dispatcher runs with this API.
+#[utoipa::path(post, path = "/api/admin/tasks", tag = "admin", request_body = TaskRunRequest,
+    responses((status = 202, body = TaskRunQueued), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn request_task(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<TaskRunRequest>,
+) -> ApiResult<(StatusCode, Json<TaskRunQueued>)> {
+    caller.require_admin()?;
+    let job = state.store.require_job(body.job_id).await?;
+    if !job.status.is_schedulable() {
+        return Err(ApiError::Conflict(format!("job {} is {}", body.job_id, job.status.as_str())));
+    }
+    let queue = state
+        .task_queue
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no dispatcher runs with this API (start `triggerx up`)".into()))?;
+    let occurrence_key = match body.occurrence_key.as_deref().map(str::trim) {
+        Some("") => return Err(ApiError::bad("invalid_occurrence_key", "occurrence_key", "must not be empty")),
+        Some(key) => key.to_string(),
+        None => format!("manual:{}", uuid_like()),
+    };
+    let message = triggerx_queue::TaskRequestMessage { job_id: body.job_id, occurrence_key: occurrence_key.clone() };
+    queue.send(message).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok((StatusCode::ACCEPTED, Json(TaskRunQueued { job_id: body.job_id, occurrence_key, status: "queued".into() })))
+}

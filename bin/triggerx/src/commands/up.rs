@@ -1,0 +1,270 @@
+//! `triggerx up`: the whole keeper network in one process on this machine: two anvil chains with the
+//! contracts, the store (SQLite in the data directory), the REST API, the registrar, the health service,
+//! the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
+//! it started to `up.json` in the data directory; Ctrl-C stops everything.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_chain::bindings::KeeperRegistry;
+use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
+use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_health::HealthConfig;
+use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
+use triggerx_p2p::{P2pConfig, P2pNode};
+use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
+use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
+
+use crate::cli::UpArgs;
+use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
+use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
+use crate::commands::open_store;
+
+/// Description file of a running `triggerx up` in the data directory.
+pub const UP_FILE: &str = "up.json";
+/// Voting power each local keeper registers with.
+const LOCAL_VOTING_POWER: u64 = 100;
+
+/// What `up` started (written to `up.json`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UpDescription {
+    /// REST API base URL.
+    pub api_url: String,
+    /// Admin API key.
+    pub admin_key: String,
+    /// Health service URL.
+    pub health_url: String,
+    /// Address whose signature keepers accept on tasks.
+    pub dispatcher: Address,
+    /// The chains and their contracts.
+    pub chains: Vec<ChainDeployment>,
+    /// The keepers.
+    pub keepers: Vec<UpKeeper>,
+}
+
+/// One local keeper.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UpKeeper {
+    /// Controller (registered) address.
+    pub address: Address,
+    /// Consensus address.
+    pub consensus_address: Address,
+    /// libp2p peer id.
+    pub peer_id: String,
+}
+
+fn step(bar: &ProgressBar, message: &str) {
+    bar.set_message(message.to_string());
+}
+
+/// Runs everything until Ctrl-C.
+pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.block_time >= 0.0 && args.block_time.is_finite(),
+        "--block-time must be 0 or a positive number of seconds"
+    );
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+
+    step(&bar, "starting L1 and L2 and deploying the contracts");
+    let devnet = Devnet::start(&DevnetOptions {
+        block_time: (args.block_time > 0.0).then_some(args.block_time),
+        l1_port: None,
+        l2_port: None,
+    })
+    .await
+    .context("starting the devnet")?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    devnet.deployment.write(&data_dir.join(DEVNET_FILE))?;
+    let deployment = devnet.deployment.clone();
+    let l1 = deployment.chain(ChainRole::L1)?.clone();
+    let accounts = deployment.accounts.clone();
+    anyhow::ensure!(accounts.len() > usize::from(args.keepers), "not enough dev accounts for {} keepers", args.keepers);
+
+    step(&bar, "opening the store");
+    let store = open_store(data_dir, database_url).await?;
+    let admin_key = match ensure_admin_key(&store, data_dir).await? {
+        AdminKey::Created(key, _) => key,
+        AdminKey::Existing(path) => {
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?.trim().to_string()
+        }
+        AdminKey::ManagedElsewhere => {
+            let created = store.create_api_key(None, true, Some(triggerx_store::DEFAULT_ADMIN_RATE_LIMIT)).await?;
+            std::fs::write(data_dir.join(ADMIN_KEY_FILE), format!("{}\n", created.key))?;
+            created.key
+        }
+    };
+
+    step(&bar, "registering the keepers on L1");
+    let keepers_accounts = &accounts[1..=usize::from(args.keepers)];
+    let consensus: Vec<PrivateKeySigner> = keepers_accounts.iter().map(|_| PrivateKeySigner::random()).collect();
+    let registry_address = l1.address("KeeperRegistry")?;
+    let owner = KeeperRegistry::new(registry_address, wallet_provider(&l1.rpc_url, &accounts[0].private_key)?);
+    owner.setWhitelist(keepers_accounts.iter().map(|a| a.address).collect(), true).send().await?.get_receipt().await?;
+    for (account, key) in keepers_accounts.iter().zip(&consensus) {
+        let registry = KeeperRegistry::new(registry_address, wallet_provider(&l1.rpc_url, &account.private_key)?);
+        // The BLS key is a placeholder until the attestation stage gives keepers real BN254 keys.
+        let bls = [U256::from(1), U256::from(2), U256::from(3), U256::from(4)];
+        registry.register(key.address(), bls, U256::from(LOCAL_VOTING_POWER)).send().await?.get_receipt().await?;
+    }
+
+    step(&bar, "syncing the keeper set (registrar)");
+    let hubs = deployment
+        .chains
+        .iter()
+        .map(|c| Ok(HubTarget { rpc_url: c.rpc_url.clone(), hub: c.address("TaskExecutionHub")? }))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let registrar = Arc::new(
+        Registrar::new(
+            store.clone(),
+            RegistrarConfig {
+                l1_rpc_url: l1.rpc_url.clone(),
+                keeper_registry: registry_address,
+                hubs,
+                admin_key: accounts[0].private_key.clone(),
+                confirmations: 0,
+                start_block: None,
+                poll_interval: Duration::from_secs(1),
+            },
+        )
+        .await?,
+    );
+    while registrar.step().await?.scanned_to.is_some() {}
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let registrar_task = {
+        let (registrar, stopped) = (registrar.clone(), stopped.clone());
+        tokio::spawn(async move {
+            if let Err(e) = registrar.run(stopped).await {
+                tracing::error!(error = %e, "registrar stopped");
+            }
+        })
+    };
+
+    step(&bar, "starting health, dispatcher and keepers");
+    let health =
+        triggerx_health::spawn(store.clone(), HealthConfig { listen: args.health_listen, ..Default::default() })
+            .await?;
+    let health_url = format!("http://{}", health.address);
+    let dispatcher_key = PrivateKeySigner::random();
+    let (dispatcher_node, reports) = P2pNode::start(P2pConfig::default(), dispatcher_key.clone()).await?;
+    let bootstrap = dispatcher_node.listen_addrs.clone();
+    let dispatcher =
+        Dispatcher::new(store.clone(), Arc::new(dispatcher_node), dispatcher_key.clone(), DispatcherConfig::default());
+    tokio::spawn(dispatcher.clone().run(reports));
+    let (queue, mut requests) = triggerx_queue::in_process();
+    {
+        let dispatcher = dispatcher.clone();
+        tokio::spawn(async move {
+            while let Some(request) = requests.recv().await {
+                let task = TaskRequest { job_id: request.job_id, occurrence_key: request.occurrence_key.clone() };
+                if let Err(e) = dispatcher.request(&task).await {
+                    tracing::warn!(job_id = %request.job_id, error = %e, "task request failed");
+                }
+            }
+        });
+    }
+    let chains: Vec<KeeperChain> = deployment
+        .chains
+        .iter()
+        .map(|c| {
+            Ok(KeeperChain {
+                chain_id: c.chain_id,
+                rpc_url: c.rpc_url.clone(),
+                hub: c.address("TaskExecutionHub")?,
+                gas_registry: c.address("TriggerGasRegistry")?,
+                job_registry: c.address("JobRegistry")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut keepers = Vec::new();
+    for (account, key) in keepers_accounts.iter().zip(&consensus) {
+        let node = KeeperNode::start(KeeperConfig {
+            controller_key: account.private_key.clone(),
+            consensus_key: format!("0x{}", alloy::hex::encode(key.to_bytes())),
+            dispatcher: dispatcher_key.address(),
+            chains: chains.clone(),
+            fixed_fee_wei: U256::from(1_000_000_000_000u64),
+            p2p: P2pConfig { bootstrap: bootstrap.clone(), ..Default::default() },
+            health_url: Some(health_url.clone()),
+            checkin_interval: Duration::from_secs(30),
+        })
+        .await?;
+        keepers.push(node);
+    }
+    let waiting = Instant::now();
+    while store.performers().await?.len() < keepers.len() {
+        anyhow::ensure!(waiting.elapsed() < Duration::from_secs(60), "keepers did not come online within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    step(&bar, "starting the API");
+    let api = triggerx_api::spawn(
+        store.clone(),
+        ApiConfig { listen: args.api_listen, redis_url: None, fees: FeeConfig::default(), task_queue: Some(queue) },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the API on {}: {e}", args.api_listen))?;
+    bar.finish_and_clear();
+
+    let description = UpDescription {
+        api_url: format!("http://{}", api.address),
+        admin_key,
+        health_url,
+        dispatcher: dispatcher_key.address(),
+        chains: deployment.chains.clone(),
+        keepers: keepers
+            .iter()
+            .zip(&consensus)
+            .map(|(k, c)| UpKeeper {
+                address: k.address,
+                consensus_address: c.address(),
+                peer_id: k.p2p.peer_id.to_string(),
+            })
+            .collect(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| data_dir.join(UP_FILE));
+    std::fs::write(&out, serde_json::to_string_pretty(&description)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    print_summary(&description, &out);
+
+    wait_for_stop().await?;
+    eprintln!("stopping...");
+    let _ = stop.send(true);
+    let _ = registrar_task.await;
+    drop(keepers);
+    health.stop();
+    api.stop().await?;
+    devnet.stop().await;
+    let _ = std::fs::remove_file(&out);
+    eprintln!("stopped");
+    Ok(())
+}
+
+fn print_summary(d: &UpDescription, out: &Path) {
+    println!("TriggerX is up.");
+    println!("  API        {}   (admin key {})", d.api_url, d.admin_key);
+    println!("  OpenAPI    {}/api/openapi.json", d.api_url);
+    println!("  health     {}/health", d.health_url);
+    println!("  dispatcher {}", d.dispatcher);
+    for chain in &d.chains {
+        println!("  {:?} chain {} at {}", chain.role, chain.chain_id, chain.rpc_url);
+        for (name, address) in &chain.contracts {
+            println!("      {name:<20} {address}");
+        }
+    }
+    for (i, k) in d.keepers.iter().enumerate() {
+        println!("  keeper {}   {} (consensus {}, peer {})", i + 1, k.address, k.consensus_address, k.peer_id);
+    }
+    println!("Written to {}. Run a job now: triggerx task run --job ID. Ctrl-C stops everything.", out.display());
+}

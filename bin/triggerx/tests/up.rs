@@ -1,0 +1,100 @@
+//! `triggerx up` and `triggerx task run` as a user runs them: everything starts in one process, a job
+//! created on-chain and through the API executes when asked, Ctrl-C stops it all.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+use alloy::providers::{Provider, ProviderBuilder};
+use serde_json::{Value, json};
+use triggerx_chain::bindings::Counter;
+use triggerx_chain::deploy::ChainRole;
+use triggerx_chain::devnet::Deployment;
+
+const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+
+#[test]
+fn up_runs_a_job_end_to_end_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_triggerx"))
+        .args([
+            "--data-dir",
+            &data,
+            "up",
+            "--block-time",
+            "0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up_file = dir.path().join("up.json");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !up_file.is_file() {
+        assert!(Instant::now() < deadline, "up.json not written within 180 s");
+        assert!(up.try_wait().unwrap().is_none(), "triggerx up exited early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let description: Value = serde_json::from_str(&std::fs::read_to_string(&up_file).unwrap()).unwrap();
+    assert_eq!(description["keepers"].as_array().unwrap().len(), 3);
+    let api = description["api_url"].as_str().unwrap().to_string();
+    let admin = description["admin_key"].as_str().unwrap().to_string();
+    let deployment = Deployment::read(&dir.path().join("devnet.json")).unwrap();
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[5].clone();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let job_id = runtime.block_on(async {
+                let job_id = triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, l2.address("JobRegistry").unwrap(), &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600))
+            .await
+            .unwrap();
+        triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, l2.address("TriggerGasRegistry").unwrap(), U256::from(10u128.pow(18))).await.unwrap();
+        let body = json!([{
+            "job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address), "job_title": "poke",
+            "task_definition_id": 1, "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
+            "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{:#x}", l2.address("Counter").unwrap()),
+            "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["5"]
+        }]);
+        let response = reqwest::Client::new().post(format!("{api}/api/jobs")).header("x-api-key", &admin).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        job_id
+    });
+
+    let run = Command::new(env!("CARGO_BIN_EXE_triggerx"))
+        .args(["--data-dir", &data, "task", "run", "--job", &job_id.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "task run failed: {stdout} {}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("executed") && stdout.contains("tx 0x"), "{stdout}");
+    let number = runtime.block_on(async {
+        let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+        Counter::new(l2.address("Counter").unwrap(), provider).number().call().await.unwrap()
+    });
+    assert_eq!(number, U256::from(5), "the call landed through the hub");
+
+    Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while up.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "triggerx up did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!up_file.exists(), "up.json is removed on stop");
+    for chain in &deployment.chains {
+        let port = chain.rpc_url.rsplit(':').next().unwrap();
+        assert!(
+            std::net::TcpStream::connect_timeout(
+                &format!("127.0.0.1:{port}").parse().unwrap(),
+                Duration::from_millis(500)
+            )
+            .is_err(),
+            "no anvil outlives up"
+        );
+    }
+}
