@@ -256,7 +256,38 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "nothing executed for the forger");
 
-    // 4. An owner with too little balance: a failed task with insufficient_balance and no transaction.
+    // 4. A task delivered twice (two different envelopes of one signed assignment) is executed once.
+    let mut twice = TaskMessage {
+        task_id: 5000,
+        job_id: job.to_string(),
+        occurrence_key: "delivered-twice".into(),
+        chain_id: l2.chain_id,
+        performer: victim.address,
+        target: l2.address("Counter").unwrap(),
+        abi: ABI.into(),
+        target_function: "incrementBy".into(),
+        arguments: vec!["5".into()],
+        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
+        attempt: 1,
+        dispatcher_signature: String::new(),
+        dispatched_at_micros: 1,
+    };
+    twice.sign(&dispatcher_key).unwrap();
+    rogue.publish_when_ready(&Message::Task(twice.clone()), Duration::from_secs(10)).await.unwrap();
+    twice.dispatched_at_micros = 2;
+    rogue.publish_when_ready(&Message::Task(twice), Duration::from_secs(10)).await.unwrap();
+    let started = Instant::now();
+    while (victim.stats.duplicates.load(Ordering::Relaxed) == 0
+        || counter.number().call().await.unwrap() < U256::from(15))
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(victim.stats.duplicates.load(Ordering::Relaxed), 1, "the second delivery was recognised");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(15), "executed once");
+
+    // 5. An owner with too little balance: a failed task with insufficient_balance and no transaction.
     let poor = &accounts[6];
     let poor_job = onchain_job(&l2, &poor.private_key, 0).await;
     store_job(&store, poor_job, poor.address, &l2).await;

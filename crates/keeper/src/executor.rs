@@ -74,9 +74,16 @@ impl ChainAccess {
         Ok(ChainAccess { config: config.clone(), provider, sender })
     }
 
-    /// Executes `task` and says how it went.
-    pub async fn execute(&self, task: &TaskMessage, performer: Address, fixed_fee: U256) -> ExecutionReport {
-        match self.try_execute(task, performer, fixed_fee).await {
+    /// Executes `task` and says how it went; `on_broadcast` hears the interim report (status
+    /// `executing`, with the transaction hash) as soon as the hub transaction is broadcast.
+    pub async fn execute(
+        &self,
+        task: &TaskMessage,
+        performer: Address,
+        fixed_fee: U256,
+        on_broadcast: tokio::sync::mpsc::UnboundedSender<ExecutionReport>,
+    ) -> ExecutionReport {
+        match self.try_execute(task, performer, fixed_fee, on_broadcast).await {
             Ok(report) => report,
             Err(e) => {
                 let reason = match e {
@@ -93,6 +100,7 @@ impl ChainAccess {
         task: &TaskMessage,
         performer: Address,
         fixed_fee: U256,
+        on_broadcast: tokio::sync::mpsc::UnboundedSender<ExecutionReport>,
     ) -> Result<ExecutionReport, ChainError> {
         if now_millis() > task.deadline {
             return Ok(refusal(task, performer, "deadline_passed"));
@@ -136,6 +144,13 @@ impl ChainAccess {
             .with_gas_limit(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
         let sent = self.sender.send(request).await?;
         let broadcast_at = now_micros();
+        let _ = on_broadcast.send(ExecutionReport {
+            status: "executing".into(),
+            tx_hash: Some(sent.hash),
+            amount_charged: cost.to_string(),
+            broadcast_at_micros: Some(broadcast_at),
+            ..refusal(task, performer, "")
+        });
         let receipt = self.sender.confirm(sent).await?;
         let executed =
             receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());

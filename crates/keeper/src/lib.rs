@@ -160,10 +160,24 @@ async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Rec
 }
 
 async fn handle(inner: &Inner, task: TaskMessage) {
+    let (interim_tx, mut interim) = tokio::sync::mpsc::unbounded_channel();
+    let publisher = {
+        let p2p = inner.p2p.clone();
+        tokio::spawn(async move {
+            while let Some(report) = interim.recv().await {
+                if let Err(e) =
+                    p2p.publish_when_ready(&Message::ExecutionReport(report), std::time::Duration::from_secs(10)).await
+                {
+                    tracing::warn!(error = %e, "could not publish the executing report");
+                }
+            }
+        })
+    };
     let report = match inner.chains.get(&task.chain_id) {
-        Some(chain) => chain.execute(&task, inner.controller, inner.fixed_fee).await,
+        Some(chain) => chain.execute(&task, inner.controller, inner.fixed_fee, interim_tx).await,
         None => executor::refusal(&task, inner.controller, "unknown_chain"),
     };
+    let _ = publisher.await;
     let counter = if report.tx_hash.is_some() { &inner.stats.executed } else { &inner.stats.refused };
     counter.fetch_add(1, Ordering::Relaxed);
     tracing::info!(task_id = task.task_id, status = %report.status, reason = %report.reason, tx = ?report.tx_hash, "task handled");

@@ -74,6 +74,8 @@ pub struct TaskRequest {
 
 struct Pending {
     message: TaskMessage,
+    /// The performer broadcast its transaction: never re-assigned from then on.
+    executing: bool,
     performer_id: i64,
     tried: Vec<i64>,
     deadline: Instant,
@@ -188,6 +190,7 @@ impl Dispatcher {
             task.task_id,
             Pending {
                 message: message.clone(),
+                executing: false,
                 performer_id: keeper.keeper_id,
                 tried,
                 deadline: Instant::now() + self.config.deadline,
@@ -249,6 +252,19 @@ impl Dispatcher {
         let Some(keeper) = self.store.keeper(performer_id).await? else { return Ok(()) };
         if !keeper.consensus_address.eq_ignore_ascii_case(&format!("{from:#x}")) {
             tracing::warn!(task_id = report.task_id, %from, "report not signed by the performer's consensus key; ignored");
+            return Ok(());
+        }
+        if report.status == "executing" {
+            if let Some(pending) = self.state.lock().await.pending.get_mut(&report.task_id) {
+                pending.executing = true;
+            }
+            let update = TaskExecutionUpdate {
+                task_status: Some(TaskStatus::Executing),
+                task_performer_id: Some(performer_id),
+                execution_tx_hash: report.tx_hash.map(|h| format!("{h:#x}")),
+                ..Default::default()
+            };
+            self.store.update_task_execution(report.task_id, &update).await?;
             return Ok(());
         }
         self.state.lock().await.pending.remove(&report.task_id);

@@ -222,13 +222,13 @@ async fn phase(
                 dispatched.insert(task.task_id, task.dispatched_at_micros);
             }
             Message::ExecutionReport(report) => {
-                if report.status == "executed" {
-                    executed += 1
-                } else {
-                    failed += 1
-                }
                 if let Some(at) = report.broadcast_at_micros {
-                    broadcast.insert(report.task_id, at);
+                    broadcast.entry(report.task_id).or_insert(at);
+                }
+                match report.status.as_str() {
+                    "executing" => continue, // the interim report; the final one follows
+                    "executed" => executed += 1,
+                    _ => failed += 1,
                 }
                 progress.inc(1);
             }
