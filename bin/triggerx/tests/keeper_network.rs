@@ -65,6 +65,25 @@ async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeplo
     store.create_jobs(&validate_job_chain(&[data], chrono::Utc::now()).unwrap()).await.unwrap();
 }
 
+/// An assignment of `job` to `performer` calling `incrementBy(by)`, valid for a minute, not yet signed.
+fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64, key: &str, by: &str) -> TaskMessage {
+    TaskMessage {
+        task_id,
+        job_id: job.to_string(),
+        occurrence_key: key.into(),
+        chain_id: l2.chain_id,
+        performer,
+        target: l2.address("Counter").unwrap(),
+        abi: ABI.into(),
+        target_function: "incrementBy".into(),
+        arguments: vec![by.into()],
+        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
+        attempt: 1,
+        dispatcher_signature: String::new(),
+        dispatched_at_micros: 0,
+    }
+}
+
 async fn settled(store: &Store, task_id: i64) -> Task {
     let started = Instant::now();
     loop {
@@ -231,21 +250,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let (rogue, _) =
         P2pNode::start(P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() }, rogue_key.clone()).await.unwrap();
     let victim = keepers.iter().flatten().next().unwrap();
-    let mut forged = TaskMessage {
-        task_id: 9999,
-        job_id: job.to_string(),
-        occurrence_key: "forged".into(),
-        chain_id: l2.chain_id,
-        performer: victim.address,
-        target: l2.address("Counter").unwrap(),
-        abi: ABI.into(),
-        target_function: "incrementBy".into(),
-        arguments: vec!["1000".into()],
-        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
-        attempt: 1,
-        dispatcher_signature: String::new(),
-        dispatched_at_micros: 0,
-    };
+    let mut forged = assignment(job, &l2, victim.address, 9999, "forged", "1000");
     forged.sign(&rogue_key).unwrap();
     rogue.publish_when_ready(&Message::Task(forged), Duration::from_secs(10)).await.unwrap();
     let started = Instant::now();
@@ -257,21 +262,8 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "nothing executed for the forger");
 
     // 4. A task delivered twice (two different envelopes of one signed assignment) is executed once.
-    let mut twice = TaskMessage {
-        task_id: 5000,
-        job_id: job.to_string(),
-        occurrence_key: "delivered-twice".into(),
-        chain_id: l2.chain_id,
-        performer: victim.address,
-        target: l2.address("Counter").unwrap(),
-        abi: ABI.into(),
-        target_function: "incrementBy".into(),
-        arguments: vec!["5".into()],
-        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
-        attempt: 1,
-        dispatcher_signature: String::new(),
-        dispatched_at_micros: 1,
-    };
+    let mut twice = assignment(job, &l2, victim.address, 5000, "delivered-twice", "5");
+    twice.dispatched_at_micros = 1;
     twice.sign(&dispatcher_key).unwrap();
     rogue.publish_when_ready(&Message::Task(twice.clone()), Duration::from_secs(10)).await.unwrap();
     twice.dispatched_at_micros = 2;
