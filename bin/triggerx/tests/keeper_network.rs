@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use triggerx_chain::bindings::{Counter, KeeperRegistry, TriggerGasRegistry};
-use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
+use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
+use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::task::{Task, TaskStatus};
@@ -108,28 +109,13 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let store = Store::open(None, dir.path()).await.unwrap();
 
     // Three keepers register on L1; the registrar puts them in the store and the hubs.
-    let admin = wallet_provider(&l1.rpc_url, &accounts[0].private_key).unwrap();
-    let registry = KeeperRegistry::new(l1.address("KeeperRegistry").unwrap(), admin);
-    registry
-        .setWhitelist(vec![accounts[1].address, accounts[2].address, accounts[3].address], true)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let registry = l1.address("KeeperRegistry").unwrap();
+    let operators = vec![accounts[1].address, accounts[2].address, accounts[3].address];
+    whitelist_keepers(&l1.rpc_url, &accounts[0].private_key, registry, operators).await.unwrap();
     let consensus: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
     for (i, key) in consensus.iter().enumerate() {
-        let keeper = KeeperRegistry::new(
-            l1.address("KeeperRegistry").unwrap(),
-            wallet_provider(&l1.rpc_url, &accounts[i + 1].private_key).unwrap(),
-        );
-        keeper
-            .register(key.address(), [U256::from(1), U256::from(2), U256::from(3), U256::from(4)], U256::from(100))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
+        let bls = [U256::from(1), U256::from(2), U256::from(3), U256::from(4)];
+        register_keeper(&l1.rpc_url, &accounts[i + 1].private_key, registry, key.address(), bls, U256::from(100))
             .await
             .unwrap();
     }

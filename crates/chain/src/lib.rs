@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod devnet;
 pub mod error;
 pub mod jobs;
+pub mod keepers;
 pub mod sender;
 pub mod watcher;
 

@@ -8,28 +8,31 @@ use alloy::primitives::{Address, U256};
 use triggerx_chain::bindings::{KeeperRegistry, TaskExecutionHub};
 use triggerx_chain::deploy::{ChainRole, wallet_provider};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_store::Store;
 
 async fn register(devnet: &Devnet, index: usize, power: u64) {
     let l1 = devnet.deployment.chain(ChainRole::L1).unwrap();
-    let account = &devnet.deployment.accounts[index];
-    let registry = KeeperRegistry::new(
-        l1.address("KeeperRegistry").unwrap(),
-        wallet_provider(&l1.rpc_url, &account.private_key).unwrap(),
-    );
-    let consensus = Address::with_last_byte(index as u8);
     let key = [U256::from(index), U256::from(2), U256::from(3), U256::from(4)];
-    registry.register(consensus, key, U256::from(power)).send().await.unwrap().get_receipt().await.unwrap();
+    let (consensus, controller) =
+        (Address::with_last_byte(index as u8), &devnet.deployment.accounts[index].private_key);
+    register_keeper(&l1.rpc_url, controller, l1.address("KeeperRegistry").unwrap(), consensus, key, U256::from(power))
+        .await
+        .unwrap();
 }
 
 async fn whitelist(devnet: &Devnet, indices: &[usize]) {
     let l1 = devnet.deployment.chain(ChainRole::L1).unwrap();
-    let admin = &devnet.deployment.accounts[0].private_key;
-    let registry =
-        KeeperRegistry::new(l1.address("KeeperRegistry").unwrap(), wallet_provider(&l1.rpc_url, admin).unwrap());
     let operators = indices.iter().map(|i| devnet.deployment.accounts[*i].address).collect();
-    registry.setWhitelist(operators, true).send().await.unwrap().get_receipt().await.unwrap();
+    whitelist_keepers(
+        &l1.rpc_url,
+        &devnet.deployment.accounts[0].private_key,
+        l1.address("KeeperRegistry").unwrap(),
+        operators,
+    )
+    .await
+    .unwrap();
 }
 
 fn config(devnet: &Devnet) -> RegistrarConfig {

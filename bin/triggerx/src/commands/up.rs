@@ -13,9 +13,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use triggerx_api::{ApiConfig, FeeConfig};
-use triggerx_chain::bindings::KeeperRegistry;
-use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
+use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_health::HealthConfig;
 use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
@@ -110,13 +110,20 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let keepers_accounts = &accounts[1..=usize::from(args.keepers)];
     let consensus: Vec<PrivateKeySigner> = keepers_accounts.iter().map(|_| PrivateKeySigner::random()).collect();
     let registry_address = l1.address("KeeperRegistry")?;
-    let owner = KeeperRegistry::new(registry_address, wallet_provider(&l1.rpc_url, &accounts[0].private_key)?);
-    owner.setWhitelist(keepers_accounts.iter().map(|a| a.address).collect(), true).send().await?.get_receipt().await?;
+    let operators = keepers_accounts.iter().map(|a| a.address).collect();
+    whitelist_keepers(&l1.rpc_url, &accounts[0].private_key, registry_address, operators).await?;
     for (account, key) in keepers_accounts.iter().zip(&consensus) {
-        let registry = KeeperRegistry::new(registry_address, wallet_provider(&l1.rpc_url, &account.private_key)?);
         // The BLS key is a placeholder until the attestation stage gives keepers real BN254 keys.
         let bls = [U256::from(1), U256::from(2), U256::from(3), U256::from(4)];
-        registry.register(key.address(), bls, U256::from(LOCAL_VOTING_POWER)).send().await?.get_receipt().await?;
+        register_keeper(
+            &l1.rpc_url,
+            &account.private_key,
+            registry_address,
+            key.address(),
+            bls,
+            U256::from(LOCAL_VOTING_POWER),
+        )
+        .await?;
     }
 
     step(&bar, "syncing the keeper set (registrar)");

@@ -1,0 +1,46 @@
+//! Keeper operators' L1 actions on `KeeperRegistry`: the owner whitelists operators, an operator
+//! registers its consensus address, BLS public key and voting power.
+
+use alloy::primitives::{Address, U256};
+
+use crate::ChainError;
+use crate::bindings::KeeperRegistry;
+use crate::deploy::wallet_provider;
+
+/// Whitelists `operators` (signed by the registry owner's key).
+pub async fn whitelist_keepers(
+    rpc_url: &str,
+    owner_key: &str,
+    registry: Address,
+    operators: Vec<Address>,
+) -> Result<(), ChainError> {
+    let contract = KeeperRegistry::new(registry, wallet_provider(rpc_url, owner_key)?);
+    contract
+        .setWhitelist(operators, true)
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    Ok(())
+}
+
+/// Registers the operator of `controller_key` with its consensus address, BN254 G2 key and voting power.
+pub async fn register_keeper(
+    rpc_url: &str,
+    controller_key: &str,
+    registry: Address,
+    consensus: Address,
+    bls_public_key: [U256; 4],
+    voting_power: U256,
+) -> Result<(), ChainError> {
+    let contract = KeeperRegistry::new(registry, wallet_provider(rpc_url, controller_key)?);
+    contract
+        .register(consensus, bls_public_key, voting_power)
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    Ok(())
+}
