@@ -46,6 +46,8 @@ pub enum Command {
     Apikey(ApikeyCommand),
     /// Start two local chains (L1 and L2) with TriggerX deployed, or deploy to existing chains.
     Devnet(DevnetArgs),
+    /// Run a keeper node from its config file; `keygen` makes its keys, `register` registers it on L1.
+    Keeper(KeeperArgs),
     /// Follow keeper registrations on L1 into the store and every chain's hub.
     Registrar(RegistrarArgs),
     /// Accept signed keeper check-ins, track liveness, alert when keepers go offline and come back.
@@ -94,6 +96,33 @@ pub struct HealthArgs {
     /// URL receiving a JSON POST per alert.
     #[arg(long, env = "TRIGGERX_ALERT_WEBHOOK")]
     pub webhook_url: Option<String>,
+}
+
+/// `triggerx keeper`.
+#[derive(Debug, Args)]
+pub struct KeeperArgs {
+    /// Keeper config file (TOML; default: keeper.toml in the data directory).
+    #[arg(long, global = true, env = "TRIGGERX_KEEPER_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<KeeperCommand>,
+}
+
+/// `triggerx keeper ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeeperCommand {
+    /// Create the controller, consensus and BLS keys as encrypted keystores (password from
+    /// TRIGGERX_KEYSTORE_PASSWORD or asked).
+    Keygen {
+        /// Directory for controller.json, consensus.json and bls.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Use this existing (funded) key as the controller instead of a new one.
+        #[arg(long, env = "TRIGGERX_CONTROLLER_KEY", hide_env_values = true)]
+        controller_key: Option<String>,
+    },
+    /// Register the keeper on L1's KeeperRegistry (consensus address, BLS key, voting power).
+    Register,
 }
 
 /// `triggerx registrar`.
@@ -179,9 +208,10 @@ pub struct ApiArgs {
     /// Redis URL for rate limits shared between API servers.
     #[arg(long, env = "TRIGGERX_REDIS_URL")]
     pub redis_url: Option<String>,
-    /// Gas price (wei) fee estimates assume until the chain layer reads it from the node.
-    #[arg(long, env = "TRIGGERX_GAS_PRICE_WEI", default_value_t = 1_000_000_000, value_parser = clap::value_parser!(u128))]
-    pub gas_price_wei: u128,
+    /// Deployment file naming the chains fees are predicted on (default: devnet.json in the data
+    /// directory, when it exists).
+    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
 }
 
 /// `triggerx apikey ...`.

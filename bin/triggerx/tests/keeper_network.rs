@@ -9,13 +9,14 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
+use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::task::{Task, TaskStatus};
-use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
+use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{Message, P2pConfig, P2pNode, TaskMessage};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
@@ -148,13 +149,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let config = DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() };
     let dispatcher = Dispatcher::new(store.clone(), dispatcher_node.clone(), dispatcher_key.clone(), config);
     tokio::spawn(dispatcher.clone().run(reports));
-    let chain = KeeperChain {
-        chain_id: l2.chain_id,
-        rpc_url: l2.rpc_url.clone(),
-        hub: l2.address("TaskExecutionHub").unwrap(),
-        gas_registry: l2.address("TriggerGasRegistry").unwrap(),
-        job_registry: l2.address("JobRegistry").unwrap(),
-    };
+    let chain = ChainContracts::from_deployment(&l2).unwrap();
     let mut keepers = Vec::new();
     for (i, key) in consensus.iter().enumerate() {
         let config = KeeperConfig {

@@ -2,7 +2,7 @@
 //! created on-chain and through the API executes when asked, Ctrl-C stops it all.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
@@ -79,6 +79,8 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     });
     assert_eq!(number, U256::from(5), "the call landed through the hub");
 
+    standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
+
     Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while up.try_wait().unwrap().is_none() {
@@ -96,5 +98,116 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
             .is_err(),
             "no anvil outlives up"
         );
+    }
+}
+
+fn triggerx(data: &str, args: &[&str], password: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_triggerx"))
+        .args(["--data-dir", data])
+        .args(args)
+        .env("TRIGGERX_KEYSTORE_PASSWORD", password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// An operator makes keystores, is refused before whitelisting, registers, starts `triggerx keeper`
+/// joined to the running `up`, comes online through the registrar and its own check-ins, and executes
+/// its share of the tasks.
+fn standalone_keeper_joins_and_executes(
+    data: &str,
+    deployment: &Deployment,
+    api: &str,
+    admin: &str,
+    job_id: &str,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let operator = deployment.accounts[6].clone();
+    let keys_dir = format!("{data}/operator-keys");
+    let keygen =
+        triggerx(data, &["keeper", "keygen", "--out", &keys_dir, "--controller-key", &operator.private_key], "s3cret");
+    assert!(keygen.status.success(), "{}", text(&keygen));
+    assert!(text(&keygen).to_lowercase().contains(&format!("{:#x}", operator.address)), "{}", text(&keygen));
+    let config = format!("{data}/operator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "join = \"{data}/up.json\"\ncheckin_interval_secs = 2\n[keys]\ncontroller = \"operator-keys/controller.json\"\nconsensus = \"operator-keys/consensus.json\"\nbls = \"operator-keys/bls.json\"\n"
+        ),
+    )
+    .unwrap();
+
+    let wrong = triggerx(data, &["keeper", "register", "--config", &config], "wrong");
+    assert!(!wrong.status.success() && text(&wrong).contains("wrong password"), "{}", text(&wrong));
+    let early = triggerx(data, &["keeper", "register", "--config", &config], "s3cret");
+    assert!(!early.status.success() && text(&early).contains("not whitelisted"), "{}", text(&early));
+    let l1 = deployment.chain(ChainRole::L1).unwrap();
+    runtime
+        .block_on(triggerx_chain::keepers::whitelist_keepers(
+            &l1.rpc_url,
+            &deployment.accounts[0].private_key,
+            l1.address("KeeperRegistry").unwrap(),
+            vec![operator.address],
+        ))
+        .unwrap();
+    let registered = triggerx(data, &["keeper", "register", "--config", &config], "s3cret");
+    assert!(registered.status.success() && text(&registered).contains("registered operator"), "{}", text(&registered));
+    let again = triggerx(data, &["keeper", "register", "--config", &config], "s3cret");
+    assert!(again.status.success() && text(&again).contains("already registered"), "{}", text(&again));
+
+    let mut keeper = Command::new(env!("CARGO_BIN_EXE_triggerx"))
+        .args(["--data-dir", data, "keeper", "--config", &config])
+        .env("TRIGGERX_KEYSTORE_PASSWORD", "s3cret")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let get = |path: &str| -> Value {
+        runtime.block_on(async {
+            client.get(format!("{api}{path}")).header("x-api-key", admin).send().await.unwrap().json().await.unwrap()
+        })
+    };
+    let address = format!("{:#x}", operator.address);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let keeper_id = loop {
+        assert!(keeper.try_wait().unwrap().is_none(), "triggerx keeper exited early");
+        let performers = get("/api/keepers/performers");
+        let found = performers["keepers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["keeper_address"].as_str().unwrap().eq_ignore_ascii_case(&address));
+        if let Some(found) = found {
+            break found["keeper_id"].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the standalone keeper did not come online: {performers}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+
+    // Four online keepers of equal voting power: the rotation reaches the new one within four tasks.
+    for _ in 0..4 {
+        let run = triggerx(data, &["task", "run", "--job", job_id], "");
+        assert!(run.status.success(), "{}", text(&run));
+    }
+    let tasks = get(&format!("/api/jobs/{job_id}/tasks?limit=100"));
+    let by_new_keeper: Vec<&Value> = tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["task_performer_id"].as_i64() == Some(keeper_id))
+        .collect();
+    assert!(!by_new_keeper.is_empty(), "the standalone keeper performed a task: {tasks}");
+    assert!(by_new_keeper.iter().all(|t| t["task_status"] == "executed"), "{tasks}");
+    Command::new("kill").args(["-INT", &keeper.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while keeper.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "triggerx keeper did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

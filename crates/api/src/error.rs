@@ -45,6 +45,17 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Redis (shared rate limits) is unreachable or misconfigured.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// A configured chain is unusable.
+    #[error("chain: {0}")]
+    Chain(#[from] triggerx_chain::ChainError),
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
     error: ErrorDetail,

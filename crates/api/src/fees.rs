@@ -1,10 +1,17 @@
-//! `GET /api/fees`: the predicted cost of one execution in wei, from configured gas price and a gas
-//! estimate of the hub call (base cost plus calldata). A later chain layer replaces the configured gas
-//! price with the node's fee history.
+//! `GET /api/fees`: the predicted cost of one execution in wei, made by the chain layer's cost
+//! prediction (the one keepers use) against the job's chain: the node's gas estimate of the target call
+//! as the hub makes it, plus the hub's overhead, x the node's current max fee, + the keeper fee.
 
+use std::collections::HashMap;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use triggerx_chain::ChainError;
+use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::cost::{CostCall, DEFAULT_FIXED_FEE_WEI, predict_cost};
 use triggerx_core::TaskDefinitionId;
 use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi};
 use triggerx_core::address::normalize_address;
@@ -14,20 +21,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::QueryOf;
 use crate::state::SharedState;
 
-/// Gas of a hub call that forwards an empty call (hub bookkeeping, balance deduction, the call itself).
-pub const BASE_EXECUTION_GAS: u64 = 120_000;
-/// Gas per non-zero calldata byte (EIP-2028).
-pub const GAS_PER_NONZERO_BYTE: u64 = 16;
-/// Gas per zero calldata byte.
-pub const GAS_PER_ZERO_BYTE: u64 = 4;
-/// Gas assumed for a call whose arguments a script computes.
-pub const DYNAMIC_CALL_GAS: u64 = 200_000;
-
-/// Fee parameters (until the chain layer reads them from the node).
+/// Keeper fees and the prediction margin.
 #[derive(Debug, Clone)]
 pub struct FeeConfig {
-    /// Gas price in wei; must be positive so a fee is never zero.
-    pub gas_price_wei: u128,
     /// Keeper fee per static execution, in wei.
     pub static_fee_wei: u128,
     /// Keeper fee per dynamic execution, in wei.
@@ -41,12 +37,42 @@ pub struct FeeConfig {
 impl Default for FeeConfig {
     fn default() -> Self {
         FeeConfig {
-            gas_price_wei: 1_000_000_000,
-            static_fee_wei: 2_000_000_000_000,
+            static_fee_wei: u128::from(DEFAULT_FIXED_FEE_WEI),
             dynamic_fee_wei: 2_500_000_000_000,
             custom_fee_wei: 3_500_000_000_000,
             prediction_margin_percent: 120,
         }
+    }
+}
+
+/// The chains the API predicts fees on (and, later, checks job ownership on), by chain id.
+#[derive(Clone, Default)]
+pub struct ChainAccess {
+    chains: HashMap<u64, (ChainContracts, DynProvider)>,
+}
+
+impl ChainAccess {
+    /// Connects (lazily: no request is made yet) to every chain in `chains`.
+    pub fn new(chains: &[ChainContracts]) -> Result<ChainAccess, ChainError> {
+        let mut map = HashMap::new();
+        for chain in chains {
+            let url = chain.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", chain.rpc_url)))?;
+            map.insert(chain.chain_id, (chain.clone(), ProviderBuilder::new().connect_http(url).erased()));
+        }
+        Ok(ChainAccess { chains: map })
+    }
+
+    /// The chain `chain_id`, or a 400 naming `field` and the configured chains.
+    pub fn get(&self, chain_id: u64, field: &str) -> ApiResult<&(ChainContracts, DynProvider)> {
+        self.chains.get(&chain_id).ok_or_else(|| {
+            let mut known: Vec<u64> = self.chains.keys().copied().collect();
+            known.sort_unstable();
+            ApiError::bad(
+                "unsupported_chain",
+                field,
+                format!("chain {chain_id} is not served here (served: {known:?})"),
+            )
+        })
     }
 }
 
@@ -76,8 +102,11 @@ pub struct FeeResponse {
     pub current_total_fee_wei: String,
     /// Gas the estimate assumes.
     pub gas_estimate: u64,
-    /// Gas price the estimate assumes.
+    /// Max fee per gas the node quotes now, wei.
     pub gas_price_wei: String,
+    /// `node_estimate` (the node estimated the call) or `assumed` (arguments unknown in advance, or the
+    /// call reverts today: a fixed allowance is assumed).
+    pub gas_source: String,
 }
 
 fn parse_args(text: &str) -> Vec<String> {
@@ -89,28 +118,31 @@ fn parse_args(text: &str) -> Vec<String> {
     }
 }
 
-/// Estimates gas for the query's call.
-fn estimate_gas(query: &FeeQuery, definition: TaskDefinitionId) -> ApiResult<u64> {
-    if let Some(chain) = query.target_chain_id.as_deref().filter(|c| !c.is_empty()) {
-        ChainId::parse(chain, "target_chain_id")?;
-    }
-    if let Some(address) = query.target_contract_address.as_deref().filter(|a| !a.is_empty()) {
-        normalize_address(address, "target_contract_address")?;
-    }
+/// What to estimate for the query's call (validated; a 400 names the bad field).
+fn cost_call(query: &FeeQuery, definition: TaskDefinitionId, hub: Address) -> ApiResult<CostCall> {
+    let target = query
+        .target_contract_address
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .map(|a| normalize_address(a, "target_contract_address"))
+        .transpose()?;
     if definition.is_dynamic() {
-        return Ok(BASE_EXECUTION_GAS + DYNAMIC_CALL_GAS);
+        return Ok(CostCall::Unknown);
     }
     let (Some(abi_text), Some(function_name)) = (query.abi.as_deref(), query.target_function.as_deref()) else {
-        return Ok(BASE_EXECUTION_GAS + DYNAMIC_CALL_GAS);
+        return Ok(CostCall::Unknown);
     };
     let abi = parse_abi(abi_text, "abi")?;
     let args = query.args.as_deref().map(parse_args).unwrap_or_default();
     let function = find_function(&abi, function_name, Some(args.len()), "target_function")?;
     let values = convert_arguments(function, &args, "args")?;
-    let calldata = encode_call(function, &values, "args")?;
-    let calldata_gas: u64 =
-        calldata.iter().map(|b| if *b == 0 { GAS_PER_ZERO_BYTE } else { GAS_PER_NONZERO_BYTE }).sum();
-    Ok(BASE_EXECUTION_GAS + calldata_gas)
+    let input = encode_call(function, &values, "args")?;
+    let Some(target) = target else {
+        return Ok(CostCall::Unknown);
+    };
+    let target: Address =
+        target.parse().map_err(|_| ApiError::bad("invalid_address", "target_contract_address", "not an address"))?;
+    Ok(CostCall::Forwarded { hub, target, input: input.into() })
 }
 
 /// Predicted fee of one execution of a job like the one described.
@@ -136,21 +168,41 @@ pub async fn get_fees(
     if definition.is_dynamic() && query.ipfs_url.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::bad("missing_field", "ipfs_url", "dynamic jobs need the script URL"));
     }
-    let gas = estimate_gas(&query, definition)?;
+    let chain_text =
+        query.target_chain_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+            ApiError::bad("missing_field", "target_chain_id", "is required: fees depend on the chain")
+        })?;
+    let chain_id = ChainId::parse(chain_text, "target_chain_id")?;
+    // Validate the whole query before touching the chain, so bad input is named even for unknown chains.
+    cost_call(&query, definition, Address::ZERO)?;
+    let (contracts, provider) = state.chains.get(chain_id.0, "target_chain_id")?;
+    let call = cost_call(&query, definition, contracts.hub)?;
     let fees = &state.fees;
-    let keeper_fee = match definition {
+    let keeper_fee = U256::from(match definition {
         TaskDefinitionId::CustomScript => fees.custom_fee_wei,
         d if d.is_dynamic() => fees.dynamic_fee_wei,
         _ => fees.static_fee_wei,
+    });
+    let unavailable = |e: ChainError| ApiError::Unavailable(format!("chain {}: {e}", chain_id.0));
+    let assumed = matches!(call, CostCall::Unknown);
+    let prediction = match predict_cost(provider, call, keeper_fee).await {
+        Ok(prediction) => (prediction, assumed),
+        // The call reverts today (it may succeed when the trigger fires): assume the fixed allowance.
+        Err(ChainError::Reverted { .. }) => {
+            (predict_cost(provider, CostCall::Unknown, keeper_fee).await.map_err(unavailable)?, true)
+        }
+        Err(e) => return Err(unavailable(e)),
     };
-    let current = u128::from(gas).saturating_mul(fees.gas_price_wei.max(1)).saturating_add(keeper_fee);
-    let total = current.saturating_mul(fees.prediction_margin_percent) / 100;
+    let (prediction, assumed) = prediction;
+    let current = prediction.cost;
+    let total = current * U256::from(fees.prediction_margin_percent) / U256::from(100);
     Ok(Json(FeeResponse {
         total_fee: total.to_string(),
         total_fee_wei: total.to_string(),
         current_total_fee: current.to_string(),
         current_total_fee_wei: current.to_string(),
-        gas_estimate: gas,
-        gas_price_wei: fees.gas_price_wei.to_string(),
+        gas_estimate: prediction.gas,
+        gas_price_wei: prediction.max_fee_per_gas.to_string(),
+        gas_source: if assumed { "assumed" } else { "node_estimate" }.into(),
     }))
 }

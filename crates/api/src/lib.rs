@@ -26,11 +26,12 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::ApiError;
-pub use fees::FeeConfig;
+pub use error::{ApiError, StartError};
+pub use fees::{ChainAccess, FeeConfig};
 use ratelimit::RateLimiter;
 use routes::{apikeys, jobs, keepers, leaderboard, system, tasks, users};
 use state::{AppState, SharedState};
+pub use triggerx_chain::contracts::ChainContracts;
 
 /// Builds the router and the OpenAPI document describing it.
 pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenApi) {
@@ -117,12 +118,14 @@ pub struct ApiConfig {
     pub redis_url: Option<String>,
     /// Fee estimation parameters.
     pub fees: FeeConfig,
+    /// Chains (RPC URL and contracts) fees are predicted on.
+    pub chains: Vec<ChainContracts>,
     /// Queue of task requests to the dispatcher (`triggerx up` wires one in).
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
 }
 
 /// Builds the shared state for `store` and `config`.
-pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState, redis::RedisError> {
+pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState, StartError> {
     let limiter = match &config.redis_url {
         Some(url) => RateLimiter::redis(url).await?,
         None => RateLimiter::memory(),
@@ -133,6 +136,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         keys: Default::default(),
         usage: Default::default(),
         fees: config.fees.clone(),
+        chains: ChainAccess::new(&config.chains)?,
         metrics: metrics::prometheus(),
         task_queue: config.task_queue.clone(),
     }))

@@ -6,7 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use triggerx_store::Store;
 
 use crate::auth::{KeyCache, UsageCounters};
-use crate::fees::FeeConfig;
+use crate::fees::{ChainAccess, FeeConfig};
 use crate::ratelimit::RateLimiter;
 
 /// Everything handlers share.
@@ -21,6 +21,8 @@ pub struct AppState {
     pub usage: UsageCounters,
     /// Fee estimation parameters.
     pub fees: FeeConfig,
+    /// The chains this server predicts fees on.
+    pub chains: ChainAccess,
     /// Prometheus renderer.
     pub metrics: PrometheusHandle,
     /// Where admin task requests go (absent when no dispatcher runs with this API).

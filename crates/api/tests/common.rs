@@ -93,6 +93,7 @@ pub async fn spawn(store: Store, redis_url: Option<String>) -> RunningApi {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         redis_url,
         fees: FeeConfig::default(),
+        chains: Vec::new(),
         task_queue: None,
     };
     triggerx_api::spawn(store, config).await.unwrap()
@@ -163,4 +164,14 @@ pub fn with(mut job: Value, field: &str, value: Value) -> Value {
         o.insert(field.into(), value);
     }
     job
+}
+
+/// Percent-encodes `text` for a query string.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -44,3 +44,33 @@ pub async fn register_keeper(
         .map_err(|e| ChainError::Rpc(e.to_string()))?;
     Ok(())
 }
+
+/// Where an operator stands on `KeeperRegistry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperatorStatus {
+    /// The registry owner allowed it to register.
+    pub whitelisted: bool,
+    /// It is registered now.
+    pub registered: bool,
+    /// Its registered consensus address (zero when never registered).
+    pub consensus: Address,
+}
+
+/// Reads `operator`'s standing on the registry at `registry`.
+pub async fn operator_status(
+    rpc_url: &str,
+    registry: Address,
+    operator: Address,
+) -> Result<OperatorStatus, ChainError> {
+    let url = rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{rpc_url}: {e}")))?;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
+    let contract = KeeperRegistry::new(registry, provider);
+    let (whitelisted_call, operator_call) = (contract.isWhitelisted(operator), contract.getOperator(operator));
+    let (whitelisted, operator) = tokio::join!(whitelisted_call.call(), operator_call.call());
+    let operator = operator?;
+    Ok(OperatorStatus {
+        whitelisted: whitelisted?,
+        registered: operator.registered,
+        consensus: operator.consensusAddress,
+    })
+}

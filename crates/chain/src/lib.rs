@@ -5,6 +5,8 @@
 pub mod anvil;
 pub mod bindings;
 pub mod config;
+pub mod contracts;
+pub mod cost;
 pub mod deploy;
 pub mod devnet;
 pub mod error;

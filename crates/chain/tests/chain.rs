@@ -48,6 +48,17 @@ impl Chain {
         TxSender::new(self.plain.clone(), signer_from_key(&self.key(index)).unwrap(), config).await.unwrap()
     }
 
+    async fn add_hub_keeper(&self, keeper: usize) {
+        TaskExecutionHub::new(self.address("TaskExecutionHub"), self.wallet(0))
+            .updateKeepers(vec![self.anvil.accounts[keeper].address], vec![])
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+
     async fn create_job(&self, owner: usize) -> U256 {
         triggerx_chain::jobs::register_job(
             &self.anvil.rpc_url,
@@ -92,15 +103,7 @@ async fn keeper_executes_through_the_hub_and_strangers_cannot() {
     let gas = TriggerGasRegistry::new(chain.address("TriggerGasRegistry"), chain.wallet(user));
     let deposit = U256::from(10u128.pow(18));
     gas.depositETH(deposit).value(deposit).send().await.unwrap().get_receipt().await.unwrap();
-    let hub_admin = TaskExecutionHub::new(chain.address("TaskExecutionHub"), chain.wallet(0));
-    hub_admin
-        .updateKeepers(vec![chain.anvil.accounts[keeper].address], vec![])
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    chain.add_hub_keeper(keeper).await;
 
     let amount = U256::from(10u128.pow(15));
     let call = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
@@ -417,4 +420,55 @@ async fn chain_config_falls_back_to_the_next_rpc_url() {
     assert_eq!(provider.get_chain_id().await.unwrap(), 31338);
     let wrong = triggerx_chain::config::ChainConfig { chain_id: 1, ..config };
     assert!(matches!(wrong.connect().await, Err(ChainError::RpcUnavailable(_))), "a chain id mismatch is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_prediction_before_a_job_exists_covers_the_real_hub_call() {
+    use triggerx_chain::cost::{CostCall, HUB_OVERHEAD_GAS, predict_cost};
+    let chain = Chain::start().await;
+    let (user, keeper) = (1, 2);
+    let job_id = chain.create_job(user).await;
+    triggerx_chain::jobs::deposit_gas(
+        &chain.anvil.rpc_url,
+        &chain.key(user),
+        chain.address("TriggerGasRegistry"),
+        U256::from(10u128.pow(18)),
+    )
+    .await
+    .unwrap();
+    chain.add_hub_keeper(keeper).await;
+    let input = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
+    let execute = TaskExecutionHub::executeFunctionCall {
+        jobId: job_id,
+        amount: U256::from(10u128.pow(15)),
+        target: chain.address("Counter"),
+        data: input.clone().into(),
+    };
+    let fixed = U256::from(7);
+    let hub_call = CostCall::HubCall {
+        from: chain.anvil.accounts[keeper].address,
+        hub: chain.address("TaskExecutionHub"),
+        input: execute.abi_encode().into(),
+    };
+    let exact = predict_cost(&chain.plain, hub_call, fixed).await.unwrap();
+    let forwarded = CostCall::Forwarded {
+        hub: chain.address("TaskExecutionHub"),
+        target: chain.address("Counter"),
+        input: input.into(),
+    };
+    let before_job = predict_cost(&chain.plain, forwarded, fixed).await.unwrap();
+    assert_eq!(exact.cost, U256::from(exact.gas) * U256::from(exact.max_fee_per_gas) + fixed);
+
+    // The first execution (cold storage) is the most expensive one: it must be covered.
+    let request = TransactionRequest::default()
+        .with_to(chain.address("TaskExecutionHub"))
+        .with_input(execute.abi_encode())
+        .with_gas_limit(exact.gas * 13 / 10);
+    let receipt = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request).await.unwrap();
+    assert!(receipt.status());
+    let used = receipt.gas_used;
+    println!("hub call: used {used}, keeper estimate {}, pre-job estimate {}", exact.gas, before_job.gas);
+    assert!(exact.gas >= used, "the keeper's estimate covers the real call");
+    assert!(before_job.gas >= used, "the pre-job estimate covers the real call");
+    assert!(before_job.gas <= used + HUB_OVERHEAD_GAS / 2, "the overhead allowance is not wildly high");
 }

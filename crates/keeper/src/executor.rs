@@ -9,6 +9,8 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
 use triggerx_chain::bindings::{JobRegistry, TaskExecutionHub, TriggerGasRegistry};
+use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::cost::{CostCall, predict_cost};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi, render_values};
 use triggerx_p2p::{ExecutionReport, TaskMessage};
@@ -16,24 +18,9 @@ use triggerx_p2p::{ExecutionReport, TaskMessage};
 /// Gas limit = estimate x this / 100.
 const GAS_MARGIN_PERCENT: u64 = 130;
 
-/// Where a keeper executes on one chain.
-#[derive(Debug, Clone)]
-pub struct KeeperChain {
-    /// Chain id.
-    pub chain_id: u64,
-    /// RPC URL.
-    pub rpc_url: String,
-    /// The chain's hub.
-    pub hub: Address,
-    /// The chain's gas registry.
-    pub gas_registry: Address,
-    /// The chain's job registry.
-    pub job_registry: Address,
-}
-
 /// Connected access to one chain.
 pub struct ChainAccess {
-    config: KeeperChain,
+    config: ChainContracts,
     provider: DynProvider,
     sender: TxSender,
 }
@@ -67,7 +54,7 @@ fn now_millis() -> u64 {
 
 impl ChainAccess {
     /// Connects with the keeper's controller key.
-    pub async fn connect(config: &KeeperChain, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
+    pub async fn connect(config: &ChainContracts, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
         let url = config.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", config.rpc_url)))?;
         let provider = ProviderBuilder::new().connect_http(url).erased();
         let sender = TxSender::new(provider.clone(), controller, SenderConfig::default()).await?;
@@ -120,20 +107,17 @@ impl ChainAccess {
             target: task.target,
             data: data.clone().into(),
         };
-        let probe = TransactionRequest::default()
-            .with_from(performer)
-            .with_to(self.config.hub)
-            .with_input(call(U256::ZERO).abi_encode());
-        // The three reads are independent: run them together (they sit between dispatch and broadcast).
+        let probe =
+            CostCall::HubCall { from: performer, hub: self.config.hub, input: call(U256::ZERO).abi_encode().into() };
+        // The reads are independent: run them together (they sit between dispatch and broadcast).
         let owner_balance = async {
             let owner =
                 JobRegistry::new(self.config.job_registry, self.provider.clone()).getJobOwner(job_id).call().await?;
             TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await
         };
-        let (gas, fees, balance) =
-            tokio::join!(self.provider.estimate_gas(probe), self.provider.estimate_eip1559_fees(), owner_balance);
-        let (gas, fees, balance) = (gas?, fees?, balance?);
-        let cost = U256::from(gas) * U256::from(fees.max_fee_per_gas) + fixed_fee;
+        let (prediction, balance) = tokio::join!(predict_cost(&self.provider, probe, fixed_fee), owner_balance);
+        let (prediction, balance) = (prediction?, balance?);
+        let (gas, cost) = (prediction.gas, prediction.cost);
         if balance < cost {
             return Ok(refusal(task, performer, "insufficient_balance"));
         }

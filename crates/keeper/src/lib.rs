@@ -3,8 +3,11 @@
 //! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted cost) and
 //! publishes a report.
 
+pub mod bls;
 pub mod checkin;
 pub mod executor;
+pub mod keys;
+pub mod settings;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,7 +20,8 @@ use triggerx_chain::ChainError;
 use triggerx_chain::deploy::signer_from_key;
 use triggerx_p2p::{Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage};
 
-pub use executor::{ChainAccess, KeeperChain};
+pub use executor::ChainAccess;
+pub use triggerx_chain::contracts::ChainContracts;
 
 /// Errors of the keeper node.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +47,7 @@ pub struct KeeperConfig {
     /// The only address whose task assignments are accepted.
     pub dispatcher: Address,
     /// Chains this keeper executes on.
-    pub chains: Vec<KeeperChain>,
+    pub chains: Vec<ChainContracts>,
     /// Fixed fee added to every cost prediction, wei.
     pub fixed_fee_wei: U256,
     /// P2P settings.

@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_api::{ApiConfig, ChainContracts, FeeConfig};
+use triggerx_chain::devnet::Deployment;
 use triggerx_store::Store;
 
 use crate::cli::ApiArgs;
+use crate::commands::devnet::DEVNET_FILE;
 use crate::commands::{open_store, redact};
 
 /// File in the data directory holding the admin key created at first start.
@@ -15,15 +17,25 @@ pub const ADMIN_KEY_FILE: &str = "admin-key";
 
 /// Runs the API until Ctrl-C.
 pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> anyhow::Result<()> {
-    if args.gas_price_wei == 0 {
-        anyhow::bail!("--gas-price-wei must be positive: fee estimates are never zero");
-    }
+    let chains = match args.deployment.clone().or_else(|| {
+        let default = data_dir.join(DEVNET_FILE);
+        default.exists().then_some(default)
+    }) {
+        Some(path) => Deployment::read(&path)?
+            .chains
+            .iter()
+            .map(ChainContracts::from_deployment)
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("chains of {}", path.display()))?,
+        None => Vec::new(),
+    };
     let store = open_store(data_dir, database_url).await?;
     let admin_key = ensure_admin_key(&store, data_dir).await?;
     let config = ApiConfig {
         listen: args.listen,
         redis_url: args.redis_url.clone(),
-        fees: FeeConfig { gas_price_wei: args.gas_price_wei, ..FeeConfig::default() },
+        fees: FeeConfig::default(),
+        chains: chains.clone(),
         task_queue: None,
     };
     let running = triggerx_api::spawn(store, config)
@@ -37,6 +49,8 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         "  rate limits: {}",
         args.redis_url.as_deref().map(|u| format!("redis {u}")).unwrap_or_else(|| "in process".into())
     );
+    let chain_ids: Vec<u64> = chains.iter().map(|c| c.chain_id).collect();
+    println!("  chains:      {chain_ids:?} (fees are predicted on these)");
     println!("  OpenAPI:     http://{}/api/openapi.json", running.address);
     match admin_key {
         AdminKey::Created(key, path) => {

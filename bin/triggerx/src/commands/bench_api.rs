@@ -53,6 +53,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         redis_url: None,
         fees: FeeConfig::default(),
+        chains: Vec::new(),
         task_queue: None,
     };
     let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -15,11 +15,12 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, TaskExecutionHub};
+use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
-use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
+use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{Message, P2pConfig, P2pNode};
 use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
 use triggerx_store::{CheckinRecord, Store};
@@ -113,13 +114,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
         controller_key: keeper_account.private_key.clone(),
         consensus_key: format!("0x{}", alloy::hex::encode(consensus.to_bytes())),
         dispatcher: dispatcher_key.address(),
-        chains: vec![KeeperChain {
-            chain_id: chain.chain_id,
-            rpc_url: anvil.rpc_url.clone(),
-            hub: chain.address("TaskExecutionHub")?,
-            gas_registry: chain.address("TriggerGasRegistry")?,
-            job_registry: chain.address("JobRegistry")?,
-        }],
+        chains: vec![ChainContracts { rpc_url: anvil.rpc_url.clone(), ..ChainContracts::from_deployment(&chain)? }],
         fixed_fee_wei: U256::from(1_000_000_000u64),
         p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
         health_url: None,

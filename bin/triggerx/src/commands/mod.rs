@@ -7,6 +7,7 @@ mod bench_chain;
 mod bench_keeper;
 mod devnet;
 mod health;
+mod keeper;
 mod registrar;
 mod task;
 mod up;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
         Command::Devnet(args) => devnet::run(&global.data_dir, args).await,
         Command::Health(args) => health::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Keeper(args) => keeper::run(&global.data_dir, args).await,
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,

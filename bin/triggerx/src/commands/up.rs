@@ -13,11 +13,15 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::cost::DEFAULT_FIXED_FEE_WEI;
+use triggerx_chain::deploy::signer_from_key;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_health::HealthConfig;
-use triggerx_keeper::{KeeperChain, KeeperConfig, KeeperNode};
+use triggerx_keeper::keys::KeeperKeys;
+use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
@@ -43,6 +47,9 @@ pub struct UpDescription {
     pub health_url: String,
     /// Address whose signature keepers accept on tasks.
     pub dispatcher: Address,
+    /// P2P addresses a keeper joins the network through (the dispatcher's node).
+    #[serde(default)]
+    pub p2p_bootstrap: Vec<String>,
     /// The chains and their contracts.
     pub chains: Vec<ChainDeployment>,
     /// The keepers.
@@ -108,19 +115,20 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
 
     step(&bar, "registering the keepers on L1");
     let keepers_accounts = &accounts[1..=usize::from(args.keepers)];
-    let consensus: Vec<PrivateKeySigner> = keepers_accounts.iter().map(|_| PrivateKeySigner::random()).collect();
+    let keys = keepers_accounts
+        .iter()
+        .map(|a| Ok(KeeperKeys::generate(Some(signer_from_key(&a.private_key)?))))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let registry_address = l1.address("KeeperRegistry")?;
     let operators = keepers_accounts.iter().map(|a| a.address).collect();
     whitelist_keepers(&l1.rpc_url, &accounts[0].private_key, registry_address, operators).await?;
-    for (account, key) in keepers_accounts.iter().zip(&consensus) {
-        // The BLS key is a placeholder until the attestation stage gives keepers real BN254 keys.
-        let bls = [U256::from(1), U256::from(2), U256::from(3), U256::from(4)];
+    for key in &keys {
         register_keeper(
             &l1.rpc_url,
-            &account.private_key,
+            &key.controller_hex(),
             registry_address,
-            key.address(),
-            bls,
+            key.consensus.address(),
+            key.bls.public_key(),
             U256::from(LOCAL_VOTING_POWER),
         )
         .await?;
@@ -181,28 +189,21 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             }
         });
     }
-    let chains: Vec<KeeperChain> = deployment
-        .chains
-        .iter()
-        .map(|c| {
-            Ok(KeeperChain {
-                chain_id: c.chain_id,
-                rpc_url: c.rpc_url.clone(),
-                hub: c.address("TaskExecutionHub")?,
-                gas_registry: c.address("TriggerGasRegistry")?,
-                job_registry: c.address("JobRegistry")?,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let chains: Vec<ChainContracts> =
+        deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
     let mut keepers = Vec::new();
-    for (account, key) in keepers_accounts.iter().zip(&consensus) {
+    for key in &keys {
         let node = KeeperNode::start(KeeperConfig {
-            controller_key: account.private_key.clone(),
-            consensus_key: format!("0x{}", alloy::hex::encode(key.to_bytes())),
+            controller_key: key.controller_hex(),
+            consensus_key: key.consensus_hex(),
             dispatcher: dispatcher_key.address(),
             chains: chains.clone(),
-            fixed_fee_wei: U256::from(1_000_000_000_000u64),
-            p2p: P2pConfig { bootstrap: bootstrap.clone(), ..Default::default() },
+            fixed_fee_wei: U256::from(DEFAULT_FIXED_FEE_WEI),
+            p2p: P2pConfig {
+                bootstrap: bootstrap.clone(),
+                identity_seed: Some(key.p2p_identity_seed()),
+                ..Default::default()
+            },
             health_url: Some(health_url.clone()),
             checkin_interval: Duration::from_secs(30),
         })
@@ -218,7 +219,13 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     step(&bar, "starting the API");
     let api = triggerx_api::spawn(
         store.clone(),
-        ApiConfig { listen: args.api_listen, redis_url: None, fees: FeeConfig::default(), task_queue: Some(queue) },
+        ApiConfig {
+            listen: args.api_listen,
+            redis_url: None,
+            fees: FeeConfig::default(),
+            chains: chains.clone(),
+            task_queue: Some(queue),
+        },
     )
     .await
     .map_err(|e| anyhow::anyhow!("starting the API on {}: {e}", args.api_listen))?;
@@ -229,13 +236,14 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         admin_key,
         health_url,
         dispatcher: dispatcher_key.address(),
+        p2p_bootstrap: bootstrap.iter().map(ToString::to_string).collect(),
         chains: deployment.chains.clone(),
         keepers: keepers
             .iter()
-            .zip(&consensus)
+            .zip(&keys)
             .map(|(k, c)| UpKeeper {
                 address: k.address,
-                consensus_address: c.address(),
+                consensus_address: c.consensus.address(),
                 peer_id: k.p2p.peer_id.to_string(),
             })
             .collect(),
