@@ -79,6 +79,7 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     });
     assert_eq!(number, U256::from(5), "the call landed through the hub");
 
+    interval_job_fires_by_itself_until_its_frame_ends(&deployment, &api, &admin, &runtime);
     standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
 
     Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
@@ -210,4 +211,70 @@ fn standalone_keeper_joins_and_executes(
         assert!(Instant::now() < deadline, "triggerx keeper did not stop on Ctrl-C");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A job every 2 s with a 7 s frame, created on-chain and through the API, runs at +2, +4 and +6 s by
+/// itself (the time scheduler inside `up`), each occurrence executed once on-chain, then expires.
+fn interval_job_fires_by_itself_until_its_frame_ends(
+    deployment: &Deployment,
+    api: &str,
+    admin: &str,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[7].clone();
+    let counter = l2.address("Counter").unwrap();
+    let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+    let before = runtime.block_on(async { Counter::new(counter, provider.clone()).number().call().await }).unwrap();
+    let job_id = runtime.block_on(async {
+        let registration = triggerx_chain::jobs::JobRegistration::interval("every 2 s", counter, 2, 7);
+        let job_id = triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, l2.address("JobRegistry").unwrap(), &registration)
+            .await
+            .unwrap();
+        triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, l2.address("TriggerGasRegistry").unwrap(), U256::from(10u128.pow(18)))
+            .await
+            .unwrap();
+        let body = json!([{
+            "job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address), "job_title": "every 2 s",
+            "task_definition_id": 1, "time_frame": 7, "recurring": true, "schedule_type": "interval", "time_interval": 2,
+            "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+            "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["1"]
+        }]);
+        let response = reqwest::Client::new().post(format!("{api}/api/jobs")).header("x-api-key", admin).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        job_id
+    });
+    let client = reqwest::Client::new();
+    let get = |path: String| -> Value {
+        runtime.block_on(async {
+            client.get(format!("{api}{path}")).header("x-api-key", admin).send().await.unwrap().json().await.unwrap()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let tasks = loop {
+        let tasks = get(format!("/api/jobs/{job_id}/tasks?limit=100"));
+        let list = tasks["tasks"].as_array().unwrap().clone();
+        let job = get(format!("/api/jobs/{job_id}"));
+        let settled = list.len() == 3 && list.iter().all(|t| t["task_status"] == "executed");
+        if settled && job["job_data"]["status"] == "expired" {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "the interval job did not run 3 times and expire: {tasks} {job}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let mut instants: Vec<i64> = tasks
+        .iter()
+        .map(|t| t["occurrence_key"].as_str().unwrap().strip_prefix("time:").unwrap().parse().unwrap())
+        .collect();
+    instants.sort_unstable();
+    assert_eq!(instants[1] - instants[0], 2_000, "{instants:?}");
+    assert_eq!(instants[2] - instants[1], 2_000, "{instants:?}");
+    let after = runtime.block_on(async { Counter::new(counter, provider).number().call().await }).unwrap();
+    assert_eq!(after - before, U256::from(3), "three calls landed, one per occurrence");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(
+        get(format!("/api/jobs/{job_id}/tasks?limit=100"))["tasks"].as_array().unwrap().len(),
+        3,
+        "no more after expiry"
+    );
 }

@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::FieldError;
 use crate::condition::{ConditionType, ValueSourceType};
 use crate::ids::{JobId, TaskDefinitionId};
 use crate::numbers::Decimal;
-use crate::schedule::ScheduleType;
+use crate::schedule::{Schedule, ScheduleType, parse_specific, parse_timezone};
 use crate::time::{UnixMillis, rfc3339};
 
 /// Lifecycle of a job.
@@ -120,6 +121,21 @@ pub struct TimeTrigger {
     pub specific_schedule: String,
     /// Next occurrence (None when no more occurrences fall inside the time frame).
     pub next_execution_timestamp: Option<UnixMillis>,
+}
+
+impl TimeTrigger {
+    /// The validated schedule and the time zone it is read in (`timezone` is the job's).
+    pub fn schedule(&self, timezone: &str) -> Result<(Schedule, chrono_tz::Tz), FieldError> {
+        let tz = parse_timezone(timezone, "timezone")?;
+        let schedule = match self.schedule_type {
+            ScheduleType::Interval => Schedule::interval(self.time_interval, "time_interval")?,
+            ScheduleType::Cron => Schedule::cron(&self.cron_expression, "cron_expression")?,
+            ScheduleType::Specific => {
+                Schedule::Specific { instants: parse_specific(&self.specific_schedule, tz, "specific_schedule")? }
+            }
+        };
+        Ok((schedule, tz))
+    }
 }
 
 /// An event trigger.

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -166,8 +166,12 @@ impl Schedule {
                 after.checked_add_signed(chrono::Duration::seconds(i64::try_from(*seconds).ok()?))
             }
             Self::Cron { cron, .. } => {
-                let local = after.with_timezone(&tz);
-                cron.find_next_occurrence(&local, false).ok().map(|dt| dt.with_timezone(&Utc))
+                // Cron instants are whole seconds: search from the whole second of `after` (strictly
+                // after it), and drop any sub-second part croner carries over.
+                let whole = after.with_nanosecond(0)?;
+                let local = whole.with_timezone(&tz);
+                let next = cron.find_next_occurrence(&local, false).ok()?.with_timezone(&Utc);
+                next.with_nanosecond(0)
             }
             Self::Specific { instants } => instants.iter().copied().find(|i| *i > after),
         }
@@ -189,6 +193,12 @@ mod tests {
         let second = daily.next_after(first, tz).unwrap();
         assert_eq!(second, Utc.with_ymd_and_hms(2026, 3, 29, 7, 0, 0).unwrap());
         let every_5s = Schedule::cron("*/5 * * * * *", "cron").unwrap();
+        let with_millis = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 4).unwrap() + chrono::Duration::milliseconds(135);
+        assert_eq!(
+            every_5s.next_after(with_millis, Tz::UTC).unwrap(),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 5).unwrap(),
+            "cron instants are whole seconds"
+        );
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 1).unwrap();
         assert_eq!(every_5s.next_after(t, Tz::UTC).unwrap(), Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 5).unwrap());
     }

@@ -1,7 +1,11 @@
-//! Scheduling. For now the dispatcher: turns a task request (job, occurrence) into a task row, assigns
-//! it to a keeper and sees it through to a report or re-assignment. Triggers feed it in a later stage.
+//! Scheduling: the trigger schedulers that turn jobs into task requests (time triggers now), and the
+//! dispatcher that turns a task request (job, occurrence) into a task row, assigns it to a keeper and
+//! sees it through to a report or re-assignment.
 
 pub mod dispatcher;
 pub mod rotation;
+pub mod time_triggers;
+pub mod timers;
 
 pub use dispatcher::{DispatchError, Dispatcher, DispatcherConfig, TaskRequest};
+pub use time_triggers::{MissedPolicy, TimeTriggerConfig, TimeTriggerError, TimeTriggerStats, TimeTriggers};

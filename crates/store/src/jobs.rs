@@ -11,7 +11,7 @@ use triggerx_core::job::{
 use triggerx_core::job_input::ValidatedUpdate;
 use triggerx_core::numbers::Decimal;
 use triggerx_core::paging::Page;
-use triggerx_core::schedule::{Schedule, ScheduleType, parse_timezone};
+use triggerx_core::schedule::ScheduleType;
 use triggerx_core::time::{UnixMillis, now_millis, to_datetime};
 
 use crate::rows::{as_flag, corrupt, flag, get, json};
@@ -30,7 +30,7 @@ pub struct CreatedJobs {
     pub jobs: Vec<Job>,
 }
 
-const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address, j.job_title, j.task_definition_id, j.trigger_kind, \
+pub(crate) const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address, j.job_title, j.task_definition_id, j.trigger_kind, \
     j.link_job_id, j.chain_status, j.custom, j.time_frame, j.recurring, j.status, j.job_cost_prediction, j.timezone, \
     j.is_imua, j.is_safe, j.safe_name, j.safe_address, j.language, j.created_chain_id, j.ether_balance, j.token_balance, \
     j.expiration_time, j.target_chain_id, j.target_contract_address, j.target_function, j.abi, j.arg_type, j.arguments, \
@@ -41,7 +41,7 @@ const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address, j.job_titl
     FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id LEFT JOIN event_jobs e ON e.job_id = j.job_id \
     LEFT JOIN condition_jobs c ON c.job_id = j.job_id";
 
-fn trigger_kind_name(kind: TriggerKind) -> &'static str {
+pub(crate) fn trigger_kind_name(kind: TriggerKind) -> &'static str {
     match kind {
         TriggerKind::Time => "time",
         TriggerKind::Event => "event",
@@ -301,14 +301,7 @@ fn next_occurrence(
     now: UnixMillis,
     expiration: UnixMillis,
 ) -> Result<Option<UnixMillis>, StoreError> {
-    let tz = parse_timezone(timezone, "timezone")?;
-    let schedule = match t.schedule_type {
-        ScheduleType::Interval => Schedule::interval(t.time_interval, "time_interval")?,
-        ScheduleType::Cron => Schedule::cron(&t.cron_expression, "cron_expression")?,
-        ScheduleType::Specific => Schedule::Specific {
-            instants: triggerx_core::schedule::parse_specific(&t.specific_schedule, tz, "specific_schedule")?,
-        },
-    };
+    let (schedule, tz) = t.schedule(timezone)?;
     Ok(schedule.next_after(to_datetime(now), tz).map(|d| d.timestamp_millis()).filter(|n| *n <= expiration))
 }
 
@@ -424,7 +417,19 @@ fn optional_decimal(row: &AnyRow, column: &'static str) -> Result<Option<Decimal
         .transpose()
 }
 
-fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+/// The `time_jobs` columns of a row.
+pub(crate) fn time_trigger_from_row(row: &AnyRow) -> Result<TimeTrigger, StoreError> {
+    let schedule_name: String = get(row, "schedule_type")?;
+    Ok(TimeTrigger {
+        schedule_type: ScheduleType::parse(&schedule_name, "schedule_type").map_err(|e| corrupt("schedule_type", e))?,
+        time_interval: get(row, "time_interval")?,
+        cron_expression: get(row, "cron_expression")?,
+        specific_schedule: get(row, "specific_schedule")?,
+        next_execution_timestamp: get(row, "next_execution_timestamp")?,
+    })
+}
+
+pub(crate) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     let job_id_text: String = get(row, "job_id")?;
     let job_id = JobId::parse(&job_id_text, "job_id").map_err(|e| corrupt("job_id", e))?;
     let tdid_number: i64 = get(row, "task_definition_id")?;
@@ -435,17 +440,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     let arg_type_number: i64 = get(row, "arg_type")?;
     let link: Option<String> = get(row, "link_job_id")?;
     let trigger = match task_definition_id.trigger() {
-        TriggerKind::Time => {
-            let schedule_name: String = get(row, "schedule_type")?;
-            Trigger::Time(TimeTrigger {
-                schedule_type: ScheduleType::parse(&schedule_name, "schedule_type")
-                    .map_err(|e| corrupt("schedule_type", e))?,
-                time_interval: get(row, "time_interval")?,
-                cron_expression: get(row, "cron_expression")?,
-                specific_schedule: get(row, "specific_schedule")?,
-                next_execution_timestamp: get(row, "next_execution_timestamp")?,
-            })
-        }
+        TriggerKind::Time => Trigger::Time(time_trigger_from_row(row)?),
         TriggerKind::Event => Trigger::Event(EventTrigger {
             trigger_chain_id: get(row, "trigger_chain_id")?,
             trigger_contract_address: get(row, "trigger_contract_address")?,

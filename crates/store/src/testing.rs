@@ -15,6 +15,32 @@ pub const TEST_DATABASE_PREFIX: &str = "triggerx_test_";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A target address test jobs call.
+pub const TEST_TARGET: &str = "0x1111111111111111111111111111111111111111";
+/// The ABI of the test target (`increment(uint256)`).
+pub const TEST_ABI: &str = r#"[{"type":"function","name":"increment","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+
+/// A valid time job (every 10 s for an hour, static argument) as a client would post it.
+pub fn time_job_input(id: &str, owner: &str) -> triggerx_core::job_input::CreateJobData {
+    triggerx_core::job_input::CreateJobData {
+        job_id: triggerx_core::ids::JobId::parse(id, "job_id").ok(),
+        user_address: Some(owner.into()),
+        job_title: format!("job {id}"),
+        task_definition_id: Some(1),
+        time_frame: Some(3600),
+        recurring: true,
+        schedule_type: Some("interval".into()),
+        time_interval: Some(10),
+        target_chain_id: Some("31337".into()),
+        target_contract_address: Some(TEST_TARGET.into()),
+        target_function: Some("increment".into()),
+        abi: Some(TEST_ABI.into()),
+        arg_type: Some(1),
+        arguments: Some(vec!["5".into()]),
+        ..Default::default()
+    }
+}
+
 /// A store on a new empty database; the SQLite file lives in `dir`.
 pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Result<Store, StoreError> {
     Store::connect(&fresh_database_url(backend, dir).await?).await

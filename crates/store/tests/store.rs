@@ -8,32 +8,14 @@ use triggerx_core::job_input::{CreateJobData, JobUpdate, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::paging::Page;
 use triggerx_core::task::{TaskExecutionUpdate, TaskStatus};
-use triggerx_store::testing::fresh_store;
+use triggerx_store::testing::{fresh_store, time_job_input};
 use triggerx_store::{Backend, NewTask, Store, StoreError};
 
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 const OTHER: &str = "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359";
-const TARGET: &str = "0x1111111111111111111111111111111111111111";
-const ABI: &str = r#"[{"type":"function","name":"increment","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
 
 fn time_job(id: &str, owner: &str) -> CreateJobData {
-    CreateJobData {
-        job_id: Some(JobId::parse(id, "job_id").unwrap()),
-        user_address: Some(owner.into()),
-        job_title: format!("job {id}"),
-        task_definition_id: Some(1),
-        time_frame: Some(3600),
-        recurring: true,
-        schedule_type: Some("interval".into()),
-        time_interval: Some(10),
-        target_chain_id: Some("31337".into()),
-        target_contract_address: Some(TARGET.into()),
-        target_function: Some("increment".into()),
-        abi: Some(ABI.into()),
-        arg_type: Some(1),
-        arguments: Some(vec!["5".into()]),
-        ..Default::default()
-    }
+    time_job_input(id, owner)
 }
 
 fn condition_job(id: &str, owner: &str) -> CreateJobData {

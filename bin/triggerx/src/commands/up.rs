@@ -1,6 +1,6 @@
 //! `triggerx up`: the whole keeper network in one process on this machine: two anvil chains with the
 //! contracts, the store (SQLite in the data directory), the REST API, the registrar, the health service,
-//! the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
+//! the time scheduler, the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
 //! it started to `up.json` in the data directory; Ctrl-C stops everything.
 
 use std::path::Path;
@@ -24,7 +24,7 @@ use triggerx_keeper::keys::KeeperKeys;
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
-use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
+use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest, TimeTriggerConfig, TimeTriggers};
 
 use crate::cli::UpArgs;
 use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
@@ -178,6 +178,15 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         Dispatcher::new(store.clone(), Arc::new(dispatcher_node), dispatcher_key.clone(), DispatcherConfig::default());
     tokio::spawn(dispatcher.clone().run(reports));
     let (queue, mut requests) = triggerx_queue::in_process();
+    let time_triggers = TimeTriggers::new(store.clone(), queue.clone(), TimeTriggerConfig::default());
+    let time_task = {
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            if let Err(e) = time_triggers.run(stopped).await {
+                tracing::error!(error = %e, "time scheduler stopped");
+            }
+        })
+    };
     {
         let dispatcher = dispatcher.clone();
         tokio::spawn(async move {
@@ -257,6 +266,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     eprintln!("stopping...");
     let _ = stop.send(true);
     let _ = registrar_task.await;
+    let _ = time_task.await;
     drop(keepers);
     health.stop();
     api.stop().await?;

@@ -1,0 +1,305 @@
+//! Time triggers: every active time job lives in memory ([`Timers`]), the loop sleeps until the earliest
+//! occurrence and sends one task request per occurrence to the queue, with the deterministic occurrence
+//! key `time:<unix ms>` so a restart that fires an occurrence again lands on the same task row. Next
+//! occurrences are persisted in batches; job changes made through the API are followed by their update
+//! time. After downtime the missed-occurrence policy applies: run the latest missed occurrence once
+//! (default) or skip to the next one.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, watch};
+use triggerx_core::ids::JobId;
+use triggerx_core::job::JobStatus;
+use triggerx_core::time::{UnixMillis, now_millis};
+use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
+use triggerx_store::{Store, StoreError, TimeSchedule};
+
+use crate::timers::{Fingerprint, TimerEntry, Timers};
+
+/// Steps allowed when looking for the latest missed occurrence of a cron or specific schedule.
+const MAX_CATCH_UP_STEPS: usize = 100_000;
+/// Job changes are re-read with this overlap (writers' clocks and same-millisecond updates).
+const CHANGE_OVERLAP_MS: i64 = 2_000;
+
+/// What to do with occurrences that fell due while no scheduler ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedPolicy {
+    /// Run the latest missed occurrence once, then resume the schedule.
+    #[default]
+    RunLatest,
+    /// Skip them all and resume with the next occurrence.
+    Skip,
+}
+
+/// Time scheduler settings.
+#[derive(Debug, Clone)]
+pub struct TimeTriggerConfig {
+    /// Missed-occurrence policy.
+    pub missed: MissedPolicy,
+    /// How often job changes are read from the store.
+    pub follow_every: Duration,
+    /// How often next occurrences and finished jobs are written.
+    pub persist_every: Duration,
+}
+
+impl Default for TimeTriggerConfig {
+    fn default() -> Self {
+        TimeTriggerConfig {
+            missed: MissedPolicy::RunLatest,
+            follow_every: Duration::from_millis(500),
+            persist_every: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What the scheduler did.
+#[derive(Debug)]
+pub struct TimeTriggerStats {
+    /// Jobs in memory.
+    pub jobs: AtomicU64,
+    /// Occurrences sent to the queue.
+    pub fired: AtomicU64,
+    /// Lateness (scheduled instant -> task request sent), microseconds.
+    pub lateness_micros: Mutex<Histogram<u64>>,
+}
+
+impl Default for TimeTriggerStats {
+    fn default() -> Self {
+        TimeTriggerStats {
+            jobs: AtomicU64::new(0),
+            fired: AtomicU64::new(0),
+            // Three significant figures over 1 µs .. 1 h cannot fail to construct.
+            lateness_micros: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| {
+                Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures are valid"))
+            })),
+        }
+    }
+}
+
+/// Errors of the time scheduler.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeTriggerError {
+    /// Store access failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue to the dispatcher is gone.
+    #[error("the task queue is closed")]
+    QueueClosed,
+}
+
+enum Write {
+    Next(JobId, Option<UnixMillis>),
+    Finish(JobId, JobStatus),
+}
+
+/// The time scheduler.
+pub struct TimeTriggers {
+    store: Store,
+    queue: TaskQueueSender,
+    config: TimeTriggerConfig,
+    stats: Arc<TimeTriggerStats>,
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn fingerprint(job: &TimeSchedule) -> Fingerprint {
+    let t = &job.trigger;
+    Fingerprint {
+        parts: (
+            t.schedule_type.as_str().to_string(),
+            t.time_interval,
+            t.cron_expression.clone(),
+            t.specific_schedule.clone(),
+            job.timezone.clone(),
+            job.expiration_time,
+            job.recurring,
+        ),
+    }
+}
+
+impl TimeTriggers {
+    /// A scheduler reading jobs from `store` and sending occurrences to `queue`.
+    pub fn new(store: Store, queue: TaskQueueSender, config: TimeTriggerConfig) -> Self {
+        TimeTriggers { store, queue, config, stats: Arc::new(TimeTriggerStats::default()) }
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> Arc<TimeTriggerStats> {
+        self.stats.clone()
+    }
+
+    /// Loads every active time job and fires occurrences until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), TimeTriggerError> {
+        let started = now_millis();
+        let mut timers = Timers::default();
+        let (writes, pending) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(persist(self.store.clone(), pending, self.config.persist_every));
+        for job in self.store.schedulable_time_jobs().await? {
+            self.admit(&mut timers, &job, started, true, &writes);
+        }
+        tracing::info!(jobs = timers.len(), "time scheduler loaded its jobs");
+        let mut changes_since = started - CHANGE_OVERLAP_MS;
+        let mut follow = tokio::time::interval(self.config.follow_every);
+        follow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            self.stats.jobs.store(timers.len() as u64, Ordering::Relaxed);
+            let wait = match timers.earliest() {
+                Some(at) => Duration::from_micros(u64::try_from(at * 1000 - now_micros()).unwrap_or(0)),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {
+                    if let Err(e) = self.fire_due(&mut timers, &writes).await {
+                        break Err(e);
+                    }
+                }
+                _ = follow.tick() => {
+                    let polled_at = now_millis();
+                    match self.store.time_jobs_changed_since(changes_since).await {
+                        Ok(changed) => {
+                            for job in &changed {
+                                self.admit(&mut timers, job, polled_at, false, &writes);
+                            }
+                            changes_since = polled_at - CHANGE_OVERLAP_MS;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not read job changes; retrying"),
+                    }
+                }
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        drop(writes);
+        let _ = writer.await;
+        result
+    }
+
+    /// Sends every occurrence due now and schedules each job's next one.
+    async fn fire_due(
+        &self,
+        timers: &mut Timers,
+        writes: &mpsc::UnboundedSender<Write>,
+    ) -> Result<(), TimeTriggerError> {
+        while let Some((job_id, at)) = timers.pop_due(now_millis()) {
+            let message = TaskRequestMessage { job_id, occurrence_key: format!("time:{at}") };
+            self.queue.send(message).await.map_err(|_| TimeTriggerError::QueueClosed)?;
+            let late = now_micros() - at * 1000;
+            self.stats.fired.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut histogram) = self.stats.lateness_micros.lock() {
+                let _ = histogram.record(u64::try_from(late).unwrap_or(0).max(1));
+            }
+            metrics::histogram!("triggerx_time_trigger_lateness_seconds").record(late as f64 / 1e6);
+            let following = timers.get(&job_id).and_then(|entry| entry.following(at));
+            match following {
+                Some(next) => {
+                    timers.reschedule(job_id, next);
+                    let _ = writes.send(Write::Next(job_id, Some(next)));
+                }
+                None => {
+                    let recurring = timers.remove(&job_id).is_some_and(|e| e.recurring);
+                    let _ = writes.send(Write::Next(job_id, None));
+                    let status = if recurring { JobStatus::Expired } else { JobStatus::Completed };
+                    let _ = writes.send(Write::Finish(job_id, status));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a job in (at start-up, or because it changed), drops it, or leaves it as it is.
+    fn admit(
+        &self,
+        timers: &mut Timers,
+        job: &TimeSchedule,
+        now: UnixMillis,
+        at_start: bool,
+        writes: &mpsc::UnboundedSender<Write>,
+    ) {
+        if !job.status.is_schedulable() {
+            timers.remove(&job.job_id);
+            return;
+        }
+        let fingerprint = fingerprint(job);
+        if timers.get(&job.job_id).is_some_and(|e| e.fingerprint == fingerprint) {
+            return;
+        }
+        let (schedule, tz) = match job.trigger.schedule(&job.timezone) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::warn!(job_id = %job.job_id, error = %e, "unusable schedule; job not scheduled");
+                return;
+            }
+        };
+        let probe = TimerEntry::new(schedule, tz, job.expiration_time, job.recurring, 0, fingerprint);
+        let persisted = job.trigger.next_execution_timestamp;
+        let next = match persisted {
+            Some(at) if at >= now => Some(at),
+            Some(missed) if at_start => match self.config.missed {
+                MissedPolicy::RunLatest => probe.latest_missed(missed, now, MAX_CATCH_UP_STEPS).or_else(|| {
+                    tracing::warn!(job_id = %job.job_id, "too many missed occurrences to find the latest; skipping them");
+                    probe.next_after(now)
+                }),
+                MissedPolicy::Skip => probe.next_after(now),
+            },
+            _ => probe.next_after(now),
+        };
+        match next {
+            Some(next) => {
+                if persisted != Some(next) {
+                    let _ = writes.send(Write::Next(job.job_id, Some(next)));
+                }
+                let mut entry = probe;
+                entry.next = next;
+                timers.insert(job.job_id, entry);
+            }
+            None => {
+                timers.remove(&job.job_id);
+                let _ = writes.send(Write::Next(job.job_id, None));
+                let _ = writes.send(Write::Finish(job.job_id, JobStatus::Expired));
+            }
+        }
+    }
+}
+
+/// Writes next occurrences (the last one per job wins) and finished jobs in batches.
+async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, every: Duration) {
+    let mut open = true;
+    while open {
+        let mut next: HashMap<JobId, Option<UnixMillis>> = HashMap::new();
+        let mut finished = Vec::new();
+        let deadline = tokio::time::Instant::now() + every;
+        loop {
+            match tokio::time::timeout_at(deadline, pending.recv()).await {
+                Ok(Some(Write::Next(job_id, at))) => {
+                    next.insert(job_id, at);
+                }
+                Ok(Some(Write::Finish(job_id, status))) => finished.push((job_id, status)),
+                Ok(None) => {
+                    open = false;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let batch: Vec<(JobId, Option<UnixMillis>)> = next.into_iter().collect();
+        if let Err(e) = store.set_next_executions(&batch).await {
+            tracing::warn!(error = %e, jobs = batch.len(), "could not persist next occurrences");
+        }
+        for (job_id, status) in finished {
+            match store.finish_job(job_id, status).await {
+                Ok(true) => tracing::info!(%job_id, status = status.as_str(), "job finished"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(%job_id, error = %e, "could not finish the job"),
+            }
+        }
+    }
+}

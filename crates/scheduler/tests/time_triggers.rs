@@ -1,0 +1,171 @@
+//! The time scheduler on a real store: occurrences at the scheduled instants until the time frame ends,
+//! a restart that neither loses nor duplicates occurrences, API changes (pause, resume, delete) followed
+//! without a restart, cron with seconds in a time zone, and one-shot instants.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use triggerx_core::ids::JobId;
+use triggerx_core::job::JobStatus;
+use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_core::time::now_millis;
+use triggerx_queue::{TaskQueueReceiver, in_process};
+use triggerx_scheduler::{MissedPolicy, TimeTriggerConfig, TimeTriggers};
+use triggerx_store::Store;
+use triggerx_store::testing::{fresh_store, time_job_input};
+
+const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+
+fn time_job(id: u64) -> CreateJobData {
+    CreateJobData { time_interval: Some(1), ..time_job_input(&id.to_string(), OWNER) }
+}
+
+async fn create(store: &Store, job: CreateJobData) -> JobId {
+    let created = store.create_jobs(&validate_job_chain(&[job], Utc::now()).unwrap()).await.unwrap();
+    created.jobs[0].spec.job_id
+}
+
+struct Running {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start(store: &Store, missed: MissedPolicy) -> (Running, TaskQueueReceiver) {
+    let (queue, requests) = in_process();
+    let config = TimeTriggerConfig { missed, follow_every: Duration::from_millis(100), ..Default::default() };
+    let scheduler = TimeTriggers::new(store.clone(), queue, config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { scheduler.run(stopped).await.unwrap() });
+    (Running { stop, task }, requests)
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
+}
+
+/// Occurrence instants received for `job` within `within`.
+async fn collect(requests: &mut TaskQueueReceiver, job: JobId, within: Duration) -> Vec<i64> {
+    let mut instants = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
+        if request.job_id == job {
+            instants.push(request.occurrence_key.strip_prefix("time:").unwrap().parse().unwrap());
+        }
+    }
+    instants
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_job_runs_until_expiry_and_a_restart_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let job = create(&store, CreateJobData { time_frame: Some(6), ..time_job(1) }).await;
+    let first = store.require_job(job).await.unwrap();
+    let triggerx_core::job::Trigger::Time(t) = &first.spec.trigger else { panic!("time job") };
+    let start_at = t.next_execution_timestamp.unwrap();
+
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    let until = start_at + 2_300 - now_millis();
+    let mut seen = collect(&mut requests, job, Duration::from_millis(until.max(0) as u64)).await;
+    running.stop().await;
+    assert_eq!(seen, vec![start_at, start_at + 1_000, start_at + 2_000], "one request per instant");
+
+    // Down across the occurrence at +3 s: the restart runs it once (the latest missed), then resumes.
+    tokio::time::sleep(Duration::from_millis((start_at + 3_500 - now_millis()).max(0) as u64)).await;
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    seen.extend(collect(&mut requests, job, Duration::from_millis((start_at + 6_800 - now_millis()) as u64)).await);
+    running.stop().await;
+    let expected: Vec<i64> = (0..6).map(|k| start_at + k * 1_000).collect();
+    assert_eq!(seen, expected, "every occurrence of the 6 s frame exactly once");
+    assert_eq!(store.require_job(job).await.unwrap().status, JobStatus::Expired, "the frame ran out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_policy_drops_missed_occurrences() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let job = create(&store, CreateJobData { time_interval: Some(1), ..time_job(2) }).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let restart = now_millis();
+    let (running, mut requests) = start(&store, MissedPolicy::Skip);
+    let seen = collect(&mut requests, job, Duration::from_millis(1_300)).await;
+    running.stop().await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0] > restart, "only occurrences after the restart: {seen:?} vs {restart}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_delete_are_followed_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let job = create(&store, time_job(3)).await;
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    assert!(!collect(&mut requests, job, Duration::from_millis(2_200)).await.is_empty());
+    store.set_job_paused(job, true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = collect(&mut requests, job, Duration::from_millis(10)).await;
+    assert!(collect(&mut requests, job, Duration::from_millis(2_000)).await.is_empty(), "paused");
+    store.set_job_paused(job, false).await.unwrap();
+    assert!(!collect(&mut requests, job, Duration::from_millis(2_000)).await.is_empty(), "resumed");
+    store.delete_job(job).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = collect(&mut requests, job, Duration::from_millis(10)).await;
+    assert!(collect(&mut requests, job, Duration::from_millis(2_000)).await.is_empty(), "deleted");
+
+    // A job created while the scheduler runs is picked up.
+    let late = create(&store, time_job(4)).await;
+    assert!(!collect(&mut requests, late, Duration::from_millis(2_500)).await.is_empty(), "new job followed");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_with_seconds_in_a_zone_and_one_shot_instants() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let cron = create(
+        &store,
+        CreateJobData {
+            schedule_type: Some("cron".into()),
+            time_interval: None,
+            cron_expression: Some("*/2 * * * * *".into()),
+            timezone: "Asia/Kolkata".into(),
+            ..time_job(5)
+        },
+    )
+    .await;
+    let at_seconds = (Utc::now() + chrono::Duration::milliseconds(2_000)).timestamp();
+    let at = chrono::DateTime::from_timestamp(at_seconds, 0).unwrap();
+    let one_shot = create(
+        &store,
+        CreateJobData {
+            schedule_type: Some("specific".into()),
+            time_interval: None,
+            specific_schedule: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            recurring: false,
+            ..time_job(6)
+        },
+    )
+    .await;
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    let mut cron_seen = Vec::new();
+    let mut shot_seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(5_200);
+    while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
+        let instant: i64 = request.occurrence_key.strip_prefix("time:").unwrap().parse().unwrap();
+        if request.job_id == cron {
+            cron_seen.push(instant);
+        } else if request.job_id == one_shot {
+            shot_seen.push(instant);
+        }
+    }
+    running.stop().await;
+    assert!(cron_seen.len() >= 2, "{cron_seen:?}");
+    assert!(cron_seen.iter().all(|t| t % 2_000 == 0), "on even seconds: {cron_seen:?}");
+    assert!(cron_seen.windows(2).all(|w| w[1] - w[0] == 2_000), "{cron_seen:?}");
+    assert_eq!(shot_seen, vec![at_seconds * 1000], "the one instant, once");
+    assert_eq!(store.require_job(one_shot).await.unwrap().status, JobStatus::Completed);
+}
