@@ -252,6 +252,22 @@ pub enum BenchCommand {
     Chain(BenchChainArgs),
     /// Measure one keeper on a local anvil: tasks executed/s and dispatch-to-broadcast latency.
     Keeper(BenchKeeperArgs),
+    /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
+    Time(BenchTimeArgs),
+}
+
+/// `triggerx bench time`.
+#[derive(Debug, Args)]
+pub struct BenchTimeArgs {
+    /// Active interval jobs (intervals 10..=60 s).
+    #[arg(long, default_value_t = 100_000)]
+    pub jobs: usize,
+    /// Seconds after loading before measuring.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
 }
 
 /// `triggerx bench keeper`.

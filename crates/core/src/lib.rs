@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod condition;
 pub mod error;
 pub mod event;
+pub mod event_filter;
 pub mod ids;
 pub mod job;
 pub mod job_input;

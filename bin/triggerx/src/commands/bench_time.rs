@@ -1,0 +1,148 @@
+//! `triggerx bench time`: the time scheduler with N active interval jobs (default 100,000, intervals
+//! spread over 10..=60 s) on a fresh SQLite store: after start-up and a warm-up, the lateness from each
+//! occurrence's scheduled instant to its task request, p50/p99/max, and the process's resident memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_scheduler::{TimeTriggerConfig, TimeTriggers};
+use triggerx_store::testing::{fresh_database_url, time_job_input};
+use triggerx_store::{Backend, Store};
+
+use crate::cli::BenchTimeArgs;
+
+/// Owner of the benchmark's jobs.
+const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+/// Jobs created concurrently.
+const CREATE_CONCURRENCY: usize = 16;
+
+/// Resident memory now and at its peak, from /proc (MiB; zero where unavailable).
+fn resident_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Runs the measurement and prints its figures.
+pub async fn run(args: BenchTimeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.jobs > 0 && args.seconds > 0, "--jobs and --seconds must be positive");
+    let dir = tempfile::tempdir()?;
+    let url = fresh_database_url(Backend::Sqlite, dir.path()).await?;
+    let store = Store::connect(&url).await.context("opening the benchmark database")?;
+
+    let bar = ProgressBar::new(args.jobs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("jobs");
+    let next = Arc::new(AtomicU64::new(0));
+    let mut creators = Vec::new();
+    for _ in 0..CREATE_CONCURRENCY {
+        let (store, next, bar, total) = (store.clone(), next.clone(), bar.clone(), args.jobs as u64);
+        creators.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let job = CreateJobData {
+                    time_interval: Some(10 + (i % 51) as i64),
+                    time_frame: Some(86_400),
+                    ..time_job_input(&(i + 1).to_string(), OWNER)
+                };
+                let valid = validate_job_chain(&[job], Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+                store.create_jobs(&valid).await?;
+                bar.inc(1);
+            }
+        }));
+    }
+    for creator in creators {
+        creator.await??;
+    }
+    bar.finish_and_clear();
+    println!("bench time: {} interval jobs (10..=60 s) created on SQLite", args.jobs);
+
+    let (queue, mut requests) = triggerx_queue::in_process();
+    let received = Arc::new(AtomicU64::new(0));
+    let drain = {
+        let received = received.clone();
+        tokio::spawn(async move {
+            while requests.recv().await.is_some() {
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let scheduler = TimeTriggers::new(store.clone(), queue, TimeTriggerConfig::default());
+    let stats = scheduler.stats();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let loading = Instant::now();
+    let running = tokio::spawn(scheduler.run(stopped));
+    while stats.jobs.load(Ordering::Relaxed) < args.jobs as u64 {
+        anyhow::ensure!(loading.elapsed() < Duration::from_secs(300), "the scheduler did not load its jobs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("loaded {} jobs in {:.2} s; warming up {} s", args.jobs, loading.elapsed().as_secs_f64(), args.warmup);
+    tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    if let Ok(mut histogram) = stats.lateness_micros.lock() {
+        histogram.reset();
+    }
+    let fired_before = stats.fired.load(Ordering::Relaxed);
+    let measuring = Instant::now();
+    let progress = ProgressBar::new(args.seconds);
+    progress.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} s")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    progress.set_prefix("measuring");
+    for _ in 0..args.seconds {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let elapsed = measuring.elapsed().as_secs_f64();
+    let fired = stats.fired.load(Ordering::Relaxed) - fired_before;
+    let (rss, peak) = resident_mib();
+    let (p50, p99, p999, max, count) = {
+        let histogram = stats.lateness_micros.lock().map_err(|_| anyhow::anyhow!("lateness histogram poisoned"))?;
+        (
+            histogram.value_at_quantile(0.5),
+            histogram.value_at_quantile(0.99),
+            histogram.value_at_quantile(0.999),
+            histogram.max(),
+            histogram.len(),
+        )
+    };
+    stop.send(true).ok();
+    running.await??;
+    drain.abort();
+    println!(
+        "occurrences: {fired} in {elapsed:.1} s ({:.0}/s), {count} measured, all requested: {}",
+        fired as f64 / elapsed,
+        received.load(Ordering::Relaxed) >= stats.fired.load(Ordering::Relaxed).saturating_sub(1)
+    );
+    println!(
+        "lateness (scheduled instant -> task request): p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+        p999 as f64 / 1000.0,
+        max as f64 / 1000.0
+    );
+    println!("resident memory: {rss:.0} MiB now, {peak:.0} MiB peak (whole process, store included)");
+    Ok(())
+}
