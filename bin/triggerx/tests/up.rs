@@ -51,19 +51,11 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let job_id = runtime.block_on(async {
-                let job_id = triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, l2.address("JobRegistry").unwrap(), &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600))
-            .await
-            .unwrap();
-        triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, l2.address("TriggerGasRegistry").unwrap(), U256::from(10u128.pow(18))).await.unwrap();
-        let body = json!([{
-            "job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address), "job_title": "poke",
+                create_job(&l2, &user, &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600), json!({"job_title": "poke",
             "task_definition_id": 1, "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
             "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{:#x}", l2.address("Counter").unwrap()),
             "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["5"]
-        }]);
-        let response = reqwest::Client::new().post(format!("{api}/api/jobs")).header("x-api-key", &admin).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-        job_id
+        }), &api, &admin).await
     });
 
     let run = Command::new(env!("CARGO_BIN_EXE_triggerx"))
@@ -80,6 +72,7 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     assert_eq!(number, U256::from(5), "the call landed through the hub");
 
     interval_job_fires_by_itself_until_its_frame_ends(&deployment, &api, &admin, &runtime);
+    event_job_fires_for_matching_logs(&deployment, &api, &admin, &runtime);
     standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
 
     Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
@@ -228,21 +221,11 @@ fn interval_job_fires_by_itself_until_its_frame_ends(
     let before = runtime.block_on(async { Counter::new(counter, provider.clone()).number().call().await }).unwrap();
     let job_id = runtime.block_on(async {
         let registration = triggerx_chain::jobs::JobRegistration::interval("every 2 s", counter, 2, 7);
-        let job_id = triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, l2.address("JobRegistry").unwrap(), &registration)
-            .await
-            .unwrap();
-        triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, l2.address("TriggerGasRegistry").unwrap(), U256::from(10u128.pow(18)))
-            .await
-            .unwrap();
-        let body = json!([{
-            "job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address), "job_title": "every 2 s",
+        create_job(&l2, &user, &registration, json!({"job_title": "every 2 s",
             "task_definition_id": 1, "time_frame": 7, "recurring": true, "schedule_type": "interval", "time_interval": 2,
             "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
             "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["1"]
-        }]);
-        let response = reqwest::Client::new().post(format!("{api}/api/jobs")).header("x-api-key", admin).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-        job_id
+        }), api, admin).await
     });
     let client = reqwest::Client::new();
     let get = |path: String| -> Value {
@@ -277,4 +260,108 @@ fn interval_job_fires_by_itself_until_its_frame_ends(
         3,
         "no more after expiry"
     );
+}
+
+/// An event job with a filter on the non-indexed `value` fires for the matching Transfer logs of the
+/// demo emitter only, each once, and each occurrence's call lands through the hub.
+fn event_job_fires_for_matching_logs(
+    deployment: &Deployment,
+    api: &str,
+    admin: &str,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[8].clone();
+    let counter = l2.address("Counter").unwrap();
+    let emitter = l2.address("EventEmitter").unwrap();
+    let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+    let before = runtime.block_on(async { Counter::new(counter, provider.clone()).number().call().await }).unwrap();
+    let job_id = runtime.block_on(async {
+        let registration = triggerx_chain::jobs::JobRegistration::event("on big transfers", counter, true, 3600);
+        let job_id = create_job(
+            &l2,
+            &user,
+            &registration,
+            json!({"job_title": "on big transfers",
+                "task_definition_id": 3, "time_frame": 3600, "recurring": true,
+                "trigger_chain_id": l2.chain_id.to_string(), "trigger_contract_address": format!("{emitter:#x}"),
+                "trigger_event": "Transfer(address indexed from, address indexed to, uint256 value)",
+                "event_filter": "value > 1000",
+                "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+                "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["1"]
+            }),
+            api,
+            admin,
+        )
+        .await;
+        // Give the scheduler a moment to follow the new job, then emit 3 transfers, 2 matching.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let wallet = triggerx_chain::deploy::wallet_provider(&l2.rpc_url, &user.private_key).unwrap();
+        let emitter = triggerx_chain::bindings::EventEmitter::new(emitter, wallet);
+        for value in [5_000u64, 10, 2_000] {
+            emitter
+                .emitTransfer(alloy::primitives::Address::ZERO, user.address, U256::from(value))
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+        }
+        job_id
+    });
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let tasks = loop {
+        let tasks: Value = runtime.block_on(async {
+            client
+                .get(format!("{api}/api/jobs/{job_id}/tasks?limit=100"))
+                .header("x-api-key", admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let list = tasks["tasks"].as_array().unwrap().clone();
+        if list.len() >= 2 && list.iter().all(|t| t["task_status"] == "executed") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "the event job did not run twice: {tasks}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(tasks.len(), 2, "only the two logs with value > 1000: {tasks:?}");
+    assert!(tasks.iter().all(|t| t["occurrence_key"].as_str().unwrap().starts_with("event:0x")), "{tasks:?}");
+    let after = runtime.block_on(async { Counter::new(counter, provider).number().call().await }).unwrap();
+    assert_eq!(after - before, U256::from(2), "one call per matching log");
+}
+
+/// Registers `registration` on L2 as `user`, deposits 1 ETH of gas for it, and posts `job` (one job of
+/// the SDK's body; its job_id and user_address are filled in) to the API.
+async fn create_job(
+    l2: &triggerx_chain::deploy::ChainDeployment,
+    user: &triggerx_chain::anvil::DevAccount,
+    registration: &triggerx_chain::jobs::JobRegistration,
+    mut job: Value,
+    api: &str,
+    admin: &str,
+) -> U256 {
+    let registry = l2.address("JobRegistry").unwrap();
+    let job_id =
+        triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, registry, registration).await.unwrap();
+    let gas_registry = l2.address("TriggerGasRegistry").unwrap();
+    let deposit = U256::from(10u128.pow(18));
+    triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, gas_registry, deposit).await.unwrap();
+    job["job_id"] = json!(job_id.to_string());
+    job["user_address"] = json!(format!("{:#x}", user.address));
+    let response = reqwest::Client::new()
+        .post(format!("{api}/api/jobs"))
+        .header("x-api-key", admin)
+        .json(&json!([job]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    job_id
 }

@@ -28,6 +28,12 @@ impl JobRegistration {
     pub fn interval(name: &str, target: Address, interval: u64, time_frame: u64) -> Self {
         JobRegistration { name: name.into(), job_type: 1, time_frame, target, data: interval_job_data(interval) }
     }
+
+    /// A static event job (type 3) calling `target` for `time_frame` seconds.
+    pub fn event(name: &str, target: Address, recurring: bool, time_frame: u64) -> Self {
+        let data = alloy::sol_types::SolValue::abi_encode(&recurring).into();
+        JobRegistration { name: name.into(), job_type: 3, time_frame, target, data }
+    }
 }
 
 /// Registers a job as the owner of `owner_key` and returns the id from `JobCreated`.

@@ -1,7 +1,9 @@
 //! Event triggers: the event given as a signature or a JSON ABI event, its topic0, and the original's
 //! single-parameter filter (`event_filter_para_name` / `event_filter_value`).
 
+use alloy_dyn_abi::{DynSolValue, EventExt};
 use alloy_json_abi::Event;
+use alloy_primitives::B256;
 
 use crate::FieldError;
 
@@ -35,6 +37,21 @@ pub fn filter_parameter_index(event: &Event, name: &str, field: &str) -> Result<
             format!("'{name}' is not a parameter of {} (use its name, or its position as argN)", event.signature()),
         )),
     }
+}
+
+/// Decodes a log of `event` into its parameters in declaration order (indexed ones from the topics,
+/// the others from the data).
+pub fn decode_log_values(event: &Event, topics: &[B256], data: &[u8]) -> Result<Vec<DynSolValue>, FieldError> {
+    let decoded = event
+        .decode_log_parts(topics.iter().copied(), data)
+        .map_err(|e| FieldError::new("undecodable_log", "log", format!("not a {} log: {e}", event.signature())))?;
+    let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
+    event
+        .inputs
+        .iter()
+        .map(|p| if p.indexed { indexed.next() } else { body.next() })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| FieldError::new("undecodable_log", "log", format!("{} log is incomplete", event.signature())))
 }
 
 #[cfg(test)]

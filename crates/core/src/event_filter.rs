@@ -8,10 +8,29 @@ use alloy_dyn_abi::{DynSolType, DynSolValue, Specifier};
 use alloy_json_abi::Event;
 
 use crate::FieldError;
-use crate::event::filter_parameter_index;
+use crate::event::{filter_parameter_index, parse_event};
+use crate::job::EventTrigger;
 
 /// Longest filter expression accepted.
 pub const MAX_FILTER_LEN: usize = 4096;
+
+/// A comparison operator.
+/// The event and the whole filter of an event trigger: the original's single filter AND the expression.
+pub fn compile(trigger: &EventTrigger) -> Result<(Event, EventFilter), FieldError> {
+    let event = parse_event(&trigger.trigger_event, "trigger_event")?;
+    let single = EventFilter::single(
+        &event,
+        &trigger.event_filter_para_name,
+        &trigger.event_filter_value,
+        "event_filter_value",
+    )?;
+    let expression = EventFilter::parse(&trigger.event_filter, &event, "event_filter")?;
+    let filter = match (single, expression) {
+        (EventFilter::Always, other) | (other, EventFilter::Always) => other,
+        (a, b) => EventFilter::All(vec![a, b]),
+    };
+    Ok((event, filter))
+}
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -153,6 +153,8 @@ pub struct EventTrigger {
     pub event_filter_para_name: String,
     /// Value the parameter must equal.
     pub event_filter_value: String,
+    /// Filter expression (`crate::event_filter`); empty: none. Combined with the single filter by AND.
+    pub event_filter: String,
 }
 
 /// A condition trigger.
@@ -330,6 +332,7 @@ pub struct EventJobView {
     pub topic0: String,
     pub event_filter_para_name: String,
     pub event_filter_value: String,
+    pub event_filter: String,
     #[serde(serialize_with = "rfc3339::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub expiration_time: UnixMillis,
@@ -442,6 +445,7 @@ impl Job {
                     topic0: e.topic0.clone(),
                     event_filter_para_name: e.event_filter_para_name.clone(),
                     event_filter_value: e.event_filter_value.clone(),
+                    event_filter: e.event_filter.clone(),
                     expiration_time: s.expiration_time,
                     recurring: s.recurring,
                     is_active,

@@ -70,6 +70,8 @@ pub struct CreateJobData {
     pub trigger_event: Option<String>,
     pub event_filter_para_name: Option<String>,
     pub event_filter_value: Option<String>,
+    /// Filter expression over the event's parameters, e.g. `value > 1000 && to == 0xabc...`.
+    pub event_filter: Option<String>,
     pub condition_type: Option<String>,
     #[schema(value_type = Option<f64>)]
     pub upper_limit: Option<Decimal>,
@@ -342,14 +344,19 @@ impl CreateJobData {
                         ));
                     }
                 }
-                Ok(Trigger::Event(EventTrigger {
+                let expression = self.event_filter.clone().unwrap_or_default().trim().to_string();
+                let trigger = EventTrigger {
                     trigger_chain_id: chain.to_string(),
                     trigger_contract_address: contract,
                     trigger_event: event_text.to_string(),
                     topic0: format!("{:#x}", event.selector()),
                     event_filter_para_name: para,
                     event_filter_value: value,
-                }))
+                    event_filter: expression,
+                };
+                // Compiling checks every literal against its parameter's type.
+                crate::event_filter::compile(&trigger)?;
+                Ok(Trigger::Event(trigger))
             }
             TriggerKind::Condition => {
                 let condition_type =

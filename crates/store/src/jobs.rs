@@ -36,7 +36,7 @@ pub(crate) const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address,
     j.expiration_time, j.target_chain_id, j.target_contract_address, j.target_function, j.abi, j.arg_type, j.arguments, \
     j.dynamic_arguments_script_url, j.created_at, j.updated_at, j.last_executed_at, \
     t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp, \
-    e.trigger_chain_id, e.trigger_contract_address, e.trigger_event, e.topic0, e.event_filter_para_name, e.event_filter_value, \
+    e.trigger_chain_id, e.trigger_contract_address, e.trigger_event, e.topic0, e.event_filter_para_name, e.event_filter_value, e.event_filter, \
     c.condition_type, c.upper_limit, c.lower_limit, c.value_source_type, c.value_source_url, c.selected_key_route \
     FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id LEFT JOIN event_jobs e ON e.job_id = j.job_id \
     LEFT JOIN condition_jobs c ON c.job_id = j.job_id";
@@ -380,7 +380,7 @@ async fn insert_job(
         Trigger::Event(e) => {
             sqlx::query(
                 "INSERT INTO event_jobs (job_id, trigger_chain_id, trigger_contract_address, trigger_event, topic0, \
-                 event_filter_para_name, event_filter_value) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 event_filter_para_name, event_filter_value, event_filter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&id)
             .bind(&e.trigger_chain_id)
@@ -389,6 +389,7 @@ async fn insert_job(
             .bind(&e.topic0)
             .bind(&e.event_filter_para_name)
             .bind(&e.event_filter_value)
+            .bind(&e.event_filter)
             .execute(&mut **tx)
             .await?;
         }
@@ -448,6 +449,7 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
             topic0: get(row, "topic0")?,
             event_filter_para_name: get(row, "event_filter_para_name")?,
             event_filter_value: get(row, "event_filter_value")?,
+            event_filter: get(row, "event_filter")?,
         }),
         TriggerKind::Condition => {
             let condition_name: String = get(row, "condition_type")?;

@@ -127,3 +127,20 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+impl Store {
+    /// Fails the not-yet-executing tasks of an occurrence whose trigger disappeared (a log a reorg
+    /// removed) with `reason`; returns how many.
+    pub async fn cancel_occurrence(&self, occurrence_key: &str, reason: &str) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "UPDATE tasks SET task_status = 'failed', task_error = $1 \
+             WHERE occurrence_key = $2 AND task_status IN ('created', 'dispatched')",
+        )
+        .bind(reason)
+        .bind(occurrence_key)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

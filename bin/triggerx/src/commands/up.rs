@@ -1,6 +1,6 @@
 //! `triggerx up`: the whole keeper network in one process on this machine: two anvil chains with the
 //! contracts, the store (SQLite in the data directory), the REST API, the registrar, the health service,
-//! the time scheduler, the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
+//! the time and event schedulers, the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
 //! it started to `up.json` in the data directory; Ctrl-C stops everything.
 
 use std::path::Path;
@@ -19,12 +19,16 @@ use triggerx_chain::deploy::signer_from_key;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
+use triggerx_chain::watcher::WatcherConfig;
 use triggerx_health::HealthConfig;
 use triggerx_keeper::keys::KeeperKeys;
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
-use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest, TimeTriggerConfig, TimeTriggers};
+use triggerx_scheduler::{
+    Dispatcher, DispatcherConfig, EventChain, EventTriggerConfig, EventTriggers, TaskRequest, TimeTriggerConfig,
+    TimeTriggers,
+};
 
 use crate::cli::UpArgs;
 use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
@@ -179,6 +183,29 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     tokio::spawn(dispatcher.clone().run(reports));
     let (queue, mut requests) = triggerx_queue::in_process();
     let time_triggers = TimeTriggers::new(store.clone(), queue.clone(), TimeTriggerConfig::default());
+    let event_chains = deployment
+        .chains
+        .iter()
+        .map(|c| EventChain {
+            chain_id: c.chain_id,
+            rpc_url: c.rpc_url.clone(),
+            watcher: WatcherConfig {
+                // Automine makes a block only per transaction: a log would wait for the next one.
+                confirmations: if args.block_time > 0.0 { 1 } else { 0 },
+                poll_interval: Duration::from_millis(250),
+                ..Default::default()
+            },
+        })
+        .collect();
+    let event_triggers = EventTriggers::new(store.clone(), queue.clone(), event_chains, EventTriggerConfig::default());
+    let event_task = {
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            if let Err(e) = event_triggers.run(stopped).await {
+                tracing::error!(error = %e, "event scheduler stopped");
+            }
+        })
+    };
     let time_task = {
         let stopped = stopped.clone();
         tokio::spawn(async move {
@@ -267,6 +294,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let _ = stop.send(true);
     let _ = registrar_task.await;
     let _ = time_task.await;
+    let _ = event_task.await;
     drop(keepers);
     health.stop();
     api.stop().await?;
