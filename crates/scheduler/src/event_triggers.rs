@@ -107,6 +107,8 @@ pub struct EventTriggers {
 
 struct Listener {
     event: Event,
+    /// The event's signature and which parameters are indexed: jobs of the same shape decode a log alike.
+    shape: String,
     filter: EventFilter,
     recurring: bool,
     expiration: i64,
@@ -193,7 +195,10 @@ impl Listeners {
             }
         };
         entry.1.insert(job.spec.job_id);
+        let indexed: String = event.inputs.iter().map(|p| if p.indexed { 'i' } else { 'd' }).collect();
+        let shape = format!("{}/{indexed}", event.signature());
         let listener = Listener {
+            shape,
             event,
             filter,
             recurring: job.spec.recurring,
@@ -335,19 +340,20 @@ impl EventTriggers {
         let (Some(hash), Some(index)) = (log.block_hash, log.log_index) else { return Ok(()) };
         let key = format!("event:{hash:#x}:{index}");
         let mut finished = Vec::new();
+        // Jobs on the same event decode the log the same way: decode once per event shape.
+        let mut decoded: HashMap<String, Option<Vec<alloy::dyn_abi::DynSolValue>>> = HashMap::new();
         for filter_id in filters {
             let Some(source) = listeners.by_filter.get(filter_id) else { continue };
             let Some((_, jobs)) = listeners.sources.get(source) else { continue };
             for job_id in jobs {
                 let Some(listener) = listeners.jobs.get(job_id) else { continue };
-                let values = match decode_log_values(&listener.event, log.topics(), &log.data().data) {
-                    Ok(values) => values,
-                    Err(e) => {
-                        tracing::debug!(%job_id, error = %e, "log does not decode with the job's event");
-                        continue;
-                    }
-                };
-                if !listener.filter.matches(&values) {
+                let values = decoded.entry(listener.shape.clone()).or_insert_with(|| {
+                    decode_log_values(&listener.event, log.topics(), &log.data().data)
+                        .map_err(|e| tracing::debug!(%job_id, error = %e, "log does not decode with the job's event"))
+                        .ok()
+                });
+                let Some(values) = values else { continue };
+                if !listener.filter.matches(values) {
                     continue;
                 }
                 let message = TaskRequestMessage { job_id: *job_id, occurrence_key: key.clone() };
