@@ -62,6 +62,11 @@ impl ChainAccess {
         Ok(ChainAccess { chains: map })
     }
 
+    /// The chain `chain_id`, when this server serves it.
+    pub fn served(&self, chain_id: u64) -> Option<&(ChainContracts, DynProvider)> {
+        self.chains.get(&chain_id)
+    }
+
     /// The chain `chain_id`, or a 400 naming `field` and the configured chains.
     pub fn get(&self, chain_id: u64, field: &str) -> ApiResult<&(ChainContracts, DynProvider)> {
         self.chains.get(&chain_id).ok_or_else(|| {

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod fees;
 pub mod metrics;
 mod openapi;
+mod ownership;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;

@@ -89,11 +89,20 @@ impl TestApi {
 }
 
 pub async fn spawn(store: Store, redis_url: Option<String>) -> RunningApi {
+    spawn_with_chains(store, redis_url, Vec::new()).await
+}
+
+/// A server that serves `chains` (fees, on-chain job ownership).
+pub async fn spawn_with_chains(
+    store: Store,
+    redis_url: Option<String>,
+    chains: Vec<triggerx_api::ChainContracts>,
+) -> RunningApi {
     let config = ApiConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         redis_url,
         fees: FeeConfig::default(),
-        chains: Vec::new(),
+        chains,
         task_queue: None,
     };
     triggerx_api::spawn(store, config).await.unwrap()

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use serde_json::Value;
-use triggerx_api::{ApiConfig, ChainContracts, FeeConfig};
+use triggerx_api::{ChainContracts, FeeConfig};
 use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::Counter;
 use triggerx_chain::cost::{CostCall, HUB_OVERHEAD_GAS, UNKNOWN_CALL_GAS, predict_cost};
@@ -18,7 +16,7 @@ use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_store::Backend;
 use triggerx_store::testing::fresh_store;
 
-use crate::common::urlencode;
+use crate::common::{spawn_with_chains, urlencode};
 
 fn counter_abi() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/artifacts/Counter.json");
@@ -35,18 +33,7 @@ async fn fees_are_predicted_on_the_jobs_chain() {
     let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
     let key = store.create_api_key(None, true, None).await.unwrap().key;
     let fees = FeeConfig::default();
-    let api = triggerx_api::spawn(
-        store,
-        ApiConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            redis_url: None,
-            fees: fees.clone(),
-            chains: vec![contracts.clone()],
-            task_queue: None,
-        },
-    )
-    .await
-    .unwrap();
+    let api = spawn_with_chains(store, None, vec![contracts.clone()]).await;
     let client = reqwest::Client::new();
     let get = |query: String| {
         let (client, key, url) = (client.clone(), key.clone(), format!("http://{}/api/fees?{query}", api.address));

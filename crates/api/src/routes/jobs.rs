@@ -114,6 +114,7 @@ pub async fn create_jobs(
     if let Some(first) = validated.first() {
         caller.require_owner(&first.user_address)?;
     }
+    state.chains.check_job_owners(&validated).await?;
     let created = state.store.create_jobs(&validated).await?;
     tracing::debug!(owner = %validated[0].user_address, jobs = created.jobs.len(), "jobs created");
     Ok(Json(CreateJobsResponse {
