@@ -254,6 +254,22 @@ pub enum BenchCommand {
     Keeper(BenchKeeperArgs),
     /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
     Time(BenchTimeArgs),
+    /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.
+    Events(BenchEventsArgs),
+}
+
+/// `triggerx bench events`.
+#[derive(Debug, Args)]
+pub struct BenchEventsArgs {
+    /// Event jobs (each matches 5 of the logs).
+    #[arg(long, default_value_t = 1000)]
+    pub jobs: usize,
+    /// Logs emitted in one block.
+    #[arg(long, default_value_t = 5000)]
+    pub logs: usize,
+    /// Milliseconds between the watcher's polls for new blocks.
+    #[arg(long, default_value_t = 50)]
+    pub poll_ms: u64,
 }
 
 /// `triggerx bench time`.

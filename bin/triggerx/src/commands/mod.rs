@@ -4,6 +4,7 @@ mod api;
 mod apikey;
 mod bench_api;
 mod bench_chain;
+mod bench_events;
 mod bench_keeper;
 mod bench_time;
 mod devnet;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,
+        Command::Bench(BenchCommand::Events(args)) => bench_events::run(args).await,
         Command::Bench(BenchCommand::Time(args)) => bench_time::run(args).await,
         Command::Bench(BenchCommand::Chain(args)) => bench_chain::run(&global.data_dir, args).await,
     }
