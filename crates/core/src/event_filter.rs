@@ -6,6 +6,7 @@
 
 use alloy_dyn_abi::{DynSolType, DynSolValue, Specifier};
 use alloy_json_abi::Event;
+use alloy_primitives::U256;
 
 use crate::FieldError;
 use crate::event::{filter_parameter_index, parse_event};
@@ -126,6 +127,38 @@ impl EventFilter {
             return Err(FieldError::new("invalid_filter", field, format!("unexpected '{}'", extra.text())));
         }
         Ok(filter)
+    }
+
+    /// The range of one unsigned parameter every matching log must fall in, when the filter implies one
+    /// (a comparison, or a conjunction with comparisons on that parameter): `(index, low, high)`,
+    /// inclusive. Schedulers index jobs by it; `matches` stays the judge.
+    pub fn uint_range(&self) -> Option<(usize, U256, U256)> {
+        match self {
+            EventFilter::Compare { index, op, value: DynSolValue::Uint(v, _) } => {
+                let v = *v;
+                let (low, high) = match op {
+                    CompareOp::Eq => (v, v),
+                    CompareOp::Gt => (v.checked_add(U256::from(1))?, U256::MAX),
+                    CompareOp::Ge => (v, U256::MAX),
+                    CompareOp::Lt => (U256::ZERO, v.checked_sub(U256::from(1))?),
+                    CompareOp::Le => (U256::ZERO, v),
+                    CompareOp::Ne => return None,
+                };
+                Some((*index, low, high))
+            }
+            EventFilter::All(parts) => {
+                let mut found: Option<(usize, U256, U256)> = None;
+                for (index, low, high) in parts.iter().filter_map(EventFilter::uint_range) {
+                    found = match found {
+                        None => Some((index, low, high)),
+                        Some((i, l, h)) if i == index => Some((i, l.max(low), h.min(high))),
+                        other => other,
+                    };
+                }
+                found
+            }
+            _ => None,
+        }
     }
 
     /// Whether a log whose parameters decoded to `values` (in the event's input order) matches.
@@ -353,7 +386,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use alloy_primitives::{Address, I256, U256};
+    use alloy_primitives::{Address, I256};
 
     use super::*;
     use crate::event::parse_event;
@@ -418,6 +451,18 @@ mod tests {
         let hashed = parse_event("Named(string indexed name)", "e").unwrap();
         let error = EventFilter::parse("name == \"x\"", &hashed, "f").unwrap_err();
         assert!(error.to_string().contains("only its hash"), "{error}");
+    }
+
+    #[test]
+    fn ranges_implied_by_filters() {
+        let range = |text: &str| EventFilter::parse(text, &transfer(), "f").unwrap().uint_range();
+        let u = U256::from;
+        assert_eq!(range("value >= 10 && value < 15"), Some((2, u(10), u(14))));
+        assert_eq!(range("value == 7 && to == 0x0101010101010101010101010101010101010101"), Some((2, u(7), u(7))));
+        assert_eq!(range("value > 3"), Some((2, u(4), U256::MAX)));
+        assert_eq!(range("value < 0"), None, "empty: no index, the filter judges");
+        assert_eq!(range("value > 3 || value < 1"), None);
+        assert_eq!(range("value != 3"), None);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! after the requests of its batch are queued. A log a reorg removes after delivery fails the tasks
 //! that have not started executing. Job changes are followed by their update time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alloy::dyn_abi::DynSolValue;
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -23,6 +24,8 @@ use triggerx_core::job::{Job, JobStatus, Trigger};
 use triggerx_core::time::now_millis;
 use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
 use triggerx_store::{Store, StoreError};
+
+use crate::listener_index::{RangeKey, SourceIndex};
 
 /// Job changes are re-read with this overlap (writers' clocks and same-millisecond updates).
 const CHANGE_OVERLAP_MS: i64 = 2_000;
@@ -96,6 +99,21 @@ pub enum EventTriggerError {
     QueueClosed,
 }
 
+/// The log's parameters as `listener`'s event decodes them (cached per event shape for one log).
+fn decode<'c>(
+    cache: &'c mut HashMap<String, Option<Vec<DynSolValue>>>,
+    listener: &Listener,
+    log: &alloy::rpc::types::Log,
+) -> Option<&'c Vec<DynSolValue>> {
+    if !cache.contains_key(&listener.shape) {
+        let values = decode_log_values(&listener.event, log.topics(), &log.data().data)
+            .map_err(|e| tracing::debug!(error = %e, "log does not decode with a job's event"))
+            .ok();
+        cache.insert(listener.shape.clone(), values);
+    }
+    cache.get(&listener.shape).and_then(Option::as_ref)
+}
+
 /// The event scheduler.
 pub struct EventTriggers {
     store: Store,
@@ -118,8 +136,8 @@ struct Listener {
 
 #[derive(Default)]
 struct Listeners {
-    jobs: HashMap<JobId, Listener>,
-    sources: HashMap<(Address, B256), (FilterId, BTreeSet<JobId>)>,
+    jobs: HashMap<JobId, Arc<Listener>>,
+    sources: HashMap<(Address, B256), (FilterId, SourceIndex<Listener>)>,
     by_filter: HashMap<FilterId, (Address, B256)>,
 }
 
@@ -191,13 +209,14 @@ impl Listeners {
             None => {
                 let id = watcher.add_filter(LogFilter { address: Some(address), topic0: Some(topic0) }).await;
                 self.by_filter.insert(id, source);
-                self.sources.entry(source).or_insert((id, BTreeSet::new()))
+                self.sources.entry(source).or_insert((id, SourceIndex::default()))
             }
         };
-        entry.1.insert(job.spec.job_id);
         let indexed: String = event.inputs.iter().map(|p| if p.indexed { 'i' } else { 'd' }).collect();
         let shape = format!("{}/{indexed}", event.signature());
-        let listener = Listener {
+        let range =
+            filter.uint_range().map(|(parameter, low, high)| RangeKey { shape: shape.clone(), parameter, low, high });
+        let listener = Arc::new(Listener {
             shape,
             event,
             filter,
@@ -205,7 +224,8 @@ impl Listeners {
             expiration: job.spec.expiration_time,
             source,
             fingerprint,
-        };
+        });
+        entry.1.insert(job.spec.job_id, range, listener.clone());
         self.jobs.insert(job.spec.job_id, listener);
         false
     }
@@ -341,29 +361,28 @@ impl EventTriggers {
         let key = format!("event:{hash:#x}:{index}");
         let mut finished = Vec::new();
         // Jobs on the same event decode the log the same way: decode once per event shape.
-        let mut decoded: HashMap<String, Option<Vec<alloy::dyn_abi::DynSolValue>>> = HashMap::new();
+        let mut decoded: HashMap<String, Option<Vec<DynSolValue>>> = HashMap::new();
         for filter_id in filters {
-            let Some(source) = listeners.by_filter.get(filter_id) else { continue };
-            let Some((_, jobs)) = listeners.sources.get(source) else { continue };
-            for job_id in jobs {
-                let Some(listener) = listeners.jobs.get(job_id) else { continue };
-                let values = decoded.entry(listener.shape.clone()).or_insert_with(|| {
-                    decode_log_values(&listener.event, log.topics(), &log.data().data)
-                        .map_err(|e| tracing::debug!(%job_id, error = %e, "log does not decode with the job's event"))
-                        .ok()
+            let Some(source) = listeners.by_filter.get(filter_id).copied() else { continue };
+            let Some((_, index)) = listeners.sources.get_mut(&source) else { continue };
+            let candidates =
+                index.candidates(|listener, parameter| match decode(&mut decoded, listener, log)?.get(parameter) {
+                    Some(DynSolValue::Uint(value, _)) => Some(*value),
+                    _ => None,
                 });
-                let Some(values) = values else { continue };
+            for (job_id, listener) in candidates {
+                let Some(values) = decode(&mut decoded, &listener, log) else { continue };
                 if !listener.filter.matches(values) {
                     continue;
                 }
-                let message = TaskRequestMessage { job_id: *job_id, occurrence_key: key.clone() };
+                let message = TaskRequestMessage { job_id, occurrence_key: key.clone() };
                 self.queue.send(message).await.map_err(|_| EventTriggerError::QueueClosed)?;
                 self.stats.fired.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut histogram) = self.stats.latency_micros.lock() {
                     let _ = histogram.record((available.elapsed().as_micros() as u64).max(1));
                 }
                 if !listener.recurring {
-                    finished.push((*job_id, JobStatus::Completed));
+                    finished.push((job_id, JobStatus::Completed));
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod dispatcher;
 pub mod event_triggers;
+pub mod listener_index;
 pub mod rotation;
 pub mod time_triggers;
 pub mod timers;
