@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Json;
 use axum::extract::State;
@@ -123,8 +123,9 @@ fn parse_args(text: &str) -> Vec<String> {
     }
 }
 
-/// What to estimate for the query's call (validated; a 400 names the bad field).
-fn cost_call(query: &FeeQuery, definition: TaskDefinitionId, hub: Address) -> ApiResult<CostCall> {
+/// The query's call, validated (a 400 names the bad field): target and calldata, or `None` when it is
+/// not known in advance (dynamic arguments, or no target, ABI or function given).
+fn target_call(query: &FeeQuery, definition: TaskDefinitionId) -> ApiResult<Option<(Address, Bytes)>> {
     let target = query
         .target_contract_address
         .as_deref()
@@ -132,10 +133,10 @@ fn cost_call(query: &FeeQuery, definition: TaskDefinitionId, hub: Address) -> Ap
         .map(|a| normalize_address(a, "target_contract_address"))
         .transpose()?;
     if definition.is_dynamic() {
-        return Ok(CostCall::Unknown);
+        return Ok(None);
     }
     let (Some(abi_text), Some(function_name)) = (query.abi.as_deref(), query.target_function.as_deref()) else {
-        return Ok(CostCall::Unknown);
+        return Ok(None);
     };
     let abi = parse_abi(abi_text, "abi")?;
     let args = query.args.as_deref().map(parse_args).unwrap_or_default();
@@ -143,11 +144,11 @@ fn cost_call(query: &FeeQuery, definition: TaskDefinitionId, hub: Address) -> Ap
     let values = convert_arguments(function, &args, "args")?;
     let input = encode_call(function, &values, "args")?;
     let Some(target) = target else {
-        return Ok(CostCall::Unknown);
+        return Ok(None);
     };
     let target: Address =
         target.parse().map_err(|_| ApiError::bad("invalid_address", "target_contract_address", "not an address"))?;
-    Ok(CostCall::Forwarded { hub, target, input: input.into() })
+    Ok(Some((target, input.into())))
 }
 
 /// Predicted fee of one execution of a job like the one described.
@@ -179,9 +180,12 @@ pub async fn get_fees(
         })?;
     let chain_id = ChainId::parse(chain_text, "target_chain_id")?;
     // Validate the whole query before touching the chain, so bad input is named even for unknown chains.
-    cost_call(&query, definition, Address::ZERO)?;
+    let target = target_call(&query, definition)?;
     let (contracts, provider) = state.chains.get(chain_id.0, "target_chain_id")?;
-    let call = cost_call(&query, definition, contracts.hub)?;
+    let call = match target {
+        Some((target, input)) => CostCall::Forwarded { hub: contracts.hub, target, input },
+        None => CostCall::Unknown,
+    };
     let fees = &state.fees;
     let keeper_fee = U256::from(match definition {
         TaskDefinitionId::CustomScript => fees.custom_fee_wei,

@@ -66,7 +66,7 @@ pub async fn deploy_chain(rpc_url: &str, deployer_key: &str, role: ChainRole) ->
     let jobs = JobRegistry::deploy(&provider, deployer).await?;
     let gas = TriggerGasRegistry::deploy(&provider, deployer, deployer).await?;
     let hub = TaskExecutionHub::deploy(&provider, deployer, *jobs.address(), *gas.address()).await?;
-    gas.setOperator(*hub.address()).send().await?.get_receipt().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+    gas.setOperator(*hub.address()).send().await?.get_receipt().await?;
     let counter = Counter::deploy(&provider).await?;
     let emitter = EventEmitter::deploy(&provider).await?;
     let mut contracts = BTreeMap::from([

@@ -86,3 +86,9 @@ impl From<alloy::contract::Error> for ChainError {
         ChainError::from_rpc_message(&e.to_string())
     }
 }
+
+impl From<alloy::providers::PendingTransactionError> for ChainError {
+    fn from(e: alloy::providers::PendingTransactionError) -> Self {
+        ChainError::Rpc(e.to_string())
+    }
+}

@@ -49,8 +49,7 @@ pub async fn register_job(
         .send()
         .await?
         .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        .await?;
     receipt
         .inner
         .logs()
@@ -73,13 +72,6 @@ pub async fn deposit_gas(
     amount: U256,
 ) -> Result<(), ChainError> {
     let registry = TriggerGasRegistry::new(gas_registry, wallet_provider(rpc_url, owner_key)?);
-    registry
-        .depositETH(amount)
-        .value(amount)
-        .send()
-        .await?
-        .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    registry.depositETH(amount).value(amount).send().await?.get_receipt().await?;
     Ok(())
 }

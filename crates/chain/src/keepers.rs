@@ -15,13 +15,7 @@ pub async fn whitelist_keepers(
     operators: Vec<Address>,
 ) -> Result<(), ChainError> {
     let contract = KeeperRegistry::new(registry, wallet_provider(rpc_url, owner_key)?);
-    contract
-        .setWhitelist(operators, true)
-        .send()
-        .await?
-        .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    contract.setWhitelist(operators, true).send().await?.get_receipt().await?;
     Ok(())
 }
 
@@ -35,13 +29,7 @@ pub async fn register_keeper(
     voting_power: U256,
 ) -> Result<(), ChainError> {
     let contract = KeeperRegistry::new(registry, wallet_provider(rpc_url, controller_key)?);
-    contract
-        .register(consensus, bls_public_key, voting_power)
-        .send()
-        .await?
-        .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    contract.register(consensus, bls_public_key, voting_power).send().await?.get_receipt().await?;
     Ok(())
 }
 

@@ -280,18 +280,22 @@ impl EventTriggers {
                 self.finish(job.spec.job_id, JobStatus::Expired).await;
             }
         }
-        self.stats.jobs.fetch_add(listeners.jobs.len() as u64, Ordering::Relaxed);
+        // This chain's share of `stats.jobs`, reconciled with the listener count once per round.
+        let mut counted = 0u64;
         tracing::info!(chain = chain.chain_id, jobs = listeners.jobs.len(), "event scheduler watching");
         let mut changes_since = started - CHANGE_OVERLAP_MS;
         let mut followed = Instant::now();
         loop {
+            let listening = listeners.jobs.len() as u64;
+            self.stats.jobs.fetch_add(listening, Ordering::Relaxed);
+            self.stats.jobs.fetch_sub(counted, Ordering::Relaxed);
+            counted = listening;
             if *stop.borrow() {
                 return Ok(());
             }
             if followed.elapsed() >= self.config.follow_every {
                 followed = Instant::now();
                 let polled_at = now_millis();
-                let before = listeners.jobs.len() as u64;
                 match self.store.jobs_changed_since(TriggerKind::Event, changes_since).await {
                     Ok(changed) => {
                         for job in &changed {
@@ -304,9 +308,6 @@ impl EventTriggers {
                     Err(e) => tracing::warn!(error = %e, "could not read job changes; retrying"),
                 }
                 self.expire(&watcher, &mut listeners, polled_at).await;
-                let after = listeners.jobs.len() as u64;
-                self.stats.jobs.fetch_add(after, Ordering::Relaxed);
-                self.stats.jobs.fetch_sub(before, Ordering::Relaxed);
             }
             let batch = match watcher.next_batch().await {
                 Ok(batch) => batch,
@@ -388,7 +389,6 @@ impl EventTriggers {
         }
         for (job_id, status) in finished {
             listeners.remove(watcher, &job_id).await;
-            self.stats.jobs.fetch_sub(1, Ordering::Relaxed);
             self.finish(job_id, status).await;
         }
         Ok(())
