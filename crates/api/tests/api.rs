@@ -343,6 +343,43 @@ fn bad_job_bodies() -> Vec<(&'static str, Value, StatusCode, &'static str)> {
             "[0].value_source_url",
         ),
         (
+            "poll interval under a second",
+            json!([with(condition_job("1", OWNER_A), "poll_interval", json!(0))]),
+            bad,
+            "[0].poll_interval",
+        ),
+        ("negative cool-down", json!([with(condition_job("1", OWNER_A), "cooldown", json!(-5))]), bad, "[0].cooldown"),
+        (
+            "oracle source without a contract address",
+            json!([with(condition_job("1", OWNER_A), "value_source_type", json!("oracle"))]),
+            bad,
+            "[0].value_source_url",
+        ),
+        (
+            "oracle without its function",
+            json!([with(
+                with(condition_job("1", OWNER_A), "value_source_type", json!("oracle")),
+                "value_source_url",
+                json!("0x1111111111111111111111111111111111111111")
+            )]),
+            bad,
+            "[0].oracle_function",
+        ),
+        (
+            "oracle function without outputs",
+            json!([with(
+                with(
+                    with(condition_job("1", OWNER_A), "value_source_type", json!("oracle")),
+                    "value_source_url",
+                    json!("0x1111111111111111111111111111111111111111")
+                ),
+                "oracle_function",
+                json!("latestAnswer()")
+            )]),
+            bad,
+            "[0].oracle_function",
+        ),
+        (
             "limit not a number",
             json!([with(condition_job("1", OWNER_A), "upper_limit", json!({"v": 1}))]),
             bad,

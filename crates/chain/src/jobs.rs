@@ -24,15 +24,30 @@ pub struct JobRegistration {
 }
 
 impl JobRegistration {
+    /// A job of `job_type` (1..7) calling `target` for `time_frame` seconds: time types (1, 2, 7)
+    /// carry `interval` seconds (> 0; cron and specific schedules pass any positive number), the
+    /// others whether they recur.
+    pub fn of_type(name: &str, job_type: u8, target: Address, time_frame: u64, interval: u64, recurring: bool) -> Self {
+        let data = match job_type {
+            1 | 2 | 7 => interval_job_data(interval),
+            _ => alloy::sol_types::SolValue::abi_encode(&recurring).into(),
+        };
+        JobRegistration { name: name.into(), job_type, time_frame, target, data }
+    }
+
     /// A static time job calling `target` every `interval` seconds for `time_frame` seconds.
     pub fn interval(name: &str, target: Address, interval: u64, time_frame: u64) -> Self {
-        JobRegistration { name: name.into(), job_type: 1, time_frame, target, data: interval_job_data(interval) }
+        Self::of_type(name, 1, target, time_frame, interval, true)
     }
 
     /// A static event job (type 3) calling `target` for `time_frame` seconds.
     pub fn event(name: &str, target: Address, recurring: bool, time_frame: u64) -> Self {
-        let data = alloy::sol_types::SolValue::abi_encode(&recurring).into();
-        JobRegistration { name: name.into(), job_type: 3, time_frame, target, data }
+        Self::of_type(name, 3, target, time_frame, 0, recurring)
+    }
+
+    /// A static condition job (type 5) calling `target` for `time_frame` seconds.
+    pub fn condition(name: &str, target: Address, recurring: bool, time_frame: u64) -> Self {
+        Self::of_type(name, 5, target, time_frame, 0, recurring)
     }
 }
 

@@ -1,5 +1,8 @@
 //! Condition triggers: the seven comparison operators, value sources, and which limits each needs.
 
+use std::cmp::Ordering;
+
+use alloy_json_abi::Function;
 use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
@@ -62,6 +65,24 @@ impl ConditionType {
         })
     }
 
+    /// Whether `value` satisfies this operator with these limits (exact decimal comparison; a missing
+    /// limit the operator needs makes it false, validation refuses such jobs).
+    pub fn holds(self, value: &Decimal, lower: Option<&Decimal>, upper: Option<&Decimal>) -> bool {
+        let against = |limit: Option<&Decimal>| limit.map(|l| value.compare(l));
+        match self {
+            Self::GreaterThan => against(lower) == Some(Ordering::Greater),
+            Self::GreaterEqual => against(lower).is_some_and(|o| o != Ordering::Less),
+            Self::LessThan => against(upper) == Some(Ordering::Less),
+            Self::LessEqual => against(upper).is_some_and(|o| o != Ordering::Greater),
+            Self::Between => {
+                against(lower).is_some_and(|o| o != Ordering::Less)
+                    && against(upper).is_some_and(|o| o != Ordering::Greater)
+            }
+            Self::Equals => against(lower) == Some(Ordering::Equal),
+            Self::NotEquals => against(lower).is_some_and(|o| o != Ordering::Equal),
+        }
+    }
+
     /// Checks that the limits this operator reads are present and consistent.
     pub fn check_limits(
         self,
@@ -81,7 +102,7 @@ impl ConditionType {
                 need(lower, "lower_limit")?;
                 need(upper, "upper_limit")?;
                 match (lower, upper) {
-                    (Some(l), Some(u)) if l.to_f64() > u.to_f64() => Err(FieldError::new(
+                    (Some(l), Some(u)) if l.compare(u) == Ordering::Greater => Err(FieldError::new(
                         "invalid_limits",
                         format!("{prefix}lower_limit"),
                         format!("lower_limit {l} is above upper_limit {u}"),
@@ -145,7 +166,7 @@ impl ValueSourceType {
                 bad("a websocket source needs a ws(s) URL")
             }
             Self::Static => Decimal::parse(url, field).map(|_| ()),
-            Self::Oracle if url.is_empty() => bad("an oracle source needs the contract to call"),
+            Self::Oracle => crate::address::normalize_address(url, field).map(|_| ()),
             _ if url.len() > 2048 => bad("longer than 2048 characters"),
             _ => Ok(()),
         }
@@ -161,6 +182,52 @@ pub fn check_key_route(route: &str, field: &str) -> Result<(), FieldError> {
         return Err(FieldError::new("invalid_key_route", field, format!("'{route}' has an empty path segment")));
     }
     Ok(())
+}
+
+/// Most decimals an oracle value may be scaled by (10^77 still fits a uint256).
+pub const MAX_ORACLE_DECIMALS: u8 = 77;
+
+/// Parses an oracle's view function (`latestAnswer() returns (int256)`, or the `function ... view
+/// returns (...)` form) and checks that output `output` (from `selected_key_route`, default 0) is an
+/// integer.
+pub fn parse_oracle_function(text: &str, output: &str, field: &str) -> Result<(Function, usize), FieldError> {
+    let text = text.trim();
+    let with_keyword = if text.starts_with("function ") { text.to_string() } else { format!("function {text}") };
+    let function = Function::parse(&with_keyword)
+        .map_err(|e| FieldError::new("invalid_oracle_function", field, format!("'{text}': {e}")))?;
+    if function.outputs.is_empty() {
+        return Err(FieldError::new(
+            "invalid_oracle_function",
+            field,
+            format!("'{text}' declares no outputs; write it as e.g. 'latestAnswer() returns (int256)'"),
+        ));
+    }
+    let index: usize = if output.is_empty() {
+        0
+    } else {
+        output.parse().map_err(|_| {
+            FieldError::new(
+                "invalid_key_route",
+                "selected_key_route",
+                format!("for an oracle source this is the index of the output to read, not '{output}'"),
+            )
+        })?
+    };
+    let Some(chosen) = function.outputs.get(index) else {
+        return Err(FieldError::new(
+            "invalid_key_route",
+            "selected_key_route",
+            format!("'{text}' has {} outputs; index {index} is out of range", function.outputs.len()),
+        ));
+    };
+    if !(chosen.ty.starts_with("uint") || chosen.ty.starts_with("int")) {
+        return Err(FieldError::new(
+            "invalid_oracle_function",
+            field,
+            format!("output {index} of '{text}' is a {}, not an integer", chosen.ty),
+        ));
+    }
+    Ok((function, index))
 }
 
 #[cfg(test)]
@@ -181,6 +248,44 @@ mod tests {
             "invalid_limits"
         );
         assert!(ConditionType::Between.check_limits(Some(&d("1")), Some(&d("5")), "").is_ok());
+    }
+
+    #[test]
+    fn operators_compare_exact_decimals() {
+        let v = d("100.000000000000000001");
+        let (l, u) = (d("100"), d("200"));
+        assert!(ConditionType::GreaterThan.holds(&v, Some(&l), None));
+        assert!(!ConditionType::GreaterThan.holds(&l, Some(&l), None));
+        assert!(ConditionType::GreaterEqual.holds(&d("100.00"), Some(&l), None));
+        assert!(ConditionType::LessThan.holds(&v, None, Some(&u)));
+        assert!(!ConditionType::LessThan.holds(&u, None, Some(&u)));
+        assert!(ConditionType::LessEqual.holds(&d("2e2"), None, Some(&u)));
+        assert!(ConditionType::Between.holds(&l, Some(&l), Some(&u)));
+        assert!(ConditionType::Between.holds(&u, Some(&l), Some(&u)));
+        assert!(!ConditionType::Between.holds(&d("200.0001"), Some(&l), Some(&u)));
+        assert!(ConditionType::Equals.holds(&d("100.0"), Some(&l), None));
+        assert!(!ConditionType::Equals.holds(&v, Some(&l), None));
+        assert!(ConditionType::NotEquals.holds(&v, Some(&l), None));
+        assert!(!ConditionType::GreaterThan.holds(&v, None, None));
+    }
+
+    #[test]
+    fn oracle_functions_need_an_integer_output() {
+        let (f, i) = parse_oracle_function("latestAnswer() returns (int256)", "", "f").unwrap();
+        assert_eq!((f.name.as_str(), i), ("latestAnswer", 0));
+        let (_, i) = parse_oracle_function(
+            "function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)",
+            "1",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(i, 1);
+        assert!(parse_oracle_function("latestAnswer()", "", "f").unwrap_err().message.contains("no outputs"));
+        assert_eq!(
+            parse_oracle_function("name() returns (string)", "", "f").unwrap_err().code,
+            "invalid_oracle_function"
+        );
+        assert_eq!(parse_oracle_function("x() returns (uint256)", "2", "f").unwrap_err().field, "selected_key_route");
     }
 
     #[test]

@@ -170,8 +170,50 @@ pub struct ConditionTrigger {
     pub value_source_type: ValueSourceType,
     /// URL (or constant / contract reference) of the source.
     pub value_source_url: String,
-    /// Dot path to the value in a JSON response.
+    /// Dot path to the value in a JSON response (oracle: index of the output to read).
     pub selected_key_route: String,
+    /// How often the value is read, milliseconds (default 1,000).
+    pub poll_interval_ms: i64,
+    /// Least time between two firings, milliseconds (0: none). A transition into true during the
+    /// cool-down fires when it ends if the condition still holds then.
+    pub cooldown_ms: i64,
+    /// The view call of an `oracle` source (its contract is `value_source_url`).
+    pub oracle: Option<OracleCall>,
+}
+
+/// Default poll interval of condition jobs.
+pub const DEFAULT_POLL_INTERVAL_MS: i64 = 1_000;
+
+/// An on-chain view call that yields a condition's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OracleCall {
+    /// Chain the contract lives on.
+    pub chain_id: String,
+    /// Human-readable signature with outputs, e.g. `latestAnswer() returns (int256)`.
+    pub function: String,
+    /// Arguments as strings, converted by the parameter types.
+    pub arguments: Vec<String>,
+    /// The integer read is divided by 10^decimals.
+    pub decimals: u8,
+}
+
+/// What the condition scheduler last saw and did for a job (reported on the job).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
+pub struct ConditionState {
+    /// The next observation of a true condition fires (false after a firing until it is seen false).
+    pub armed: bool,
+    /// Firings so far (the occurrence key of the n-th is `condition:<n>`).
+    pub transitions: i64,
+    /// When the last firing happened.
+    pub last_fired_at: Option<UnixMillis>,
+    /// The last value read.
+    pub last_value: Option<Decimal>,
+    /// When the value was last read (or the read failed).
+    pub last_checked_at: Option<UnixMillis>,
+    /// Why the last read failed (None when it succeeded).
+    pub source_error: Option<String>,
+    /// Reads failed in a row.
+    pub source_failures: i64,
 }
 
 /// When a job fires.
@@ -249,6 +291,8 @@ pub struct Job {
     pub updated_at: UnixMillis,
     /// Last execution.
     pub last_executed_at: Option<UnixMillis>,
+    /// Condition jobs: what the scheduler last saw.
+    pub condition_state: Option<ConditionState>,
 }
 
 /// `job_data` of the response.
@@ -353,6 +397,15 @@ pub struct ConditionJobView {
     pub value_source_type: ValueSourceType,
     pub value_source_url: String,
     pub selected_key_route: String,
+    /// Seconds between reads of the value.
+    pub poll_interval: f64,
+    /// Seconds between two firings at least.
+    pub cooldown: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<OracleCall>,
+    /// What the scheduler last saw (value, failures) and how often the job fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ConditionState>,
     #[serde(serialize_with = "rfc3339::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub expiration_time: UnixMillis,
@@ -462,6 +515,10 @@ impl Job {
                     value_source_type: c.value_source_type,
                     value_source_url: c.value_source_url.clone(),
                     selected_key_route: c.selected_key_route.clone(),
+                    poll_interval: c.poll_interval_ms as f64 / 1000.0,
+                    cooldown: c.cooldown_ms as f64 / 1000.0,
+                    oracle: c.oracle.clone(),
+                    state: self.condition_state.clone(),
                     expiration_time: s.expiration_time,
                     recurring: s.recurring,
                     is_active,

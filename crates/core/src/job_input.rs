@@ -7,10 +7,12 @@ use serde::{Deserialize, Deserializer};
 use crate::FieldError;
 use crate::abi_args::{convert_arguments, find_function, parse_abi};
 use crate::address::normalize_address;
-use crate::condition::{ConditionType, ValueSourceType, check_key_route};
+use crate::condition::{ConditionType, MAX_ORACLE_DECIMALS, ValueSourceType, check_key_route, parse_oracle_function};
 use crate::event::{filter_parameter_index, parse_event};
 use crate::ids::{ChainId, JobId, TaskDefinitionId, TriggerKind};
-use crate::job::{ArgType, ConditionTrigger, EventTrigger, NewJob, Target, TimeTrigger, Trigger};
+use crate::job::{
+    ArgType, ConditionTrigger, DEFAULT_POLL_INTERVAL_MS, EventTrigger, NewJob, OracleCall, Target, TimeTrigger, Trigger,
+};
 use crate::numbers::{Decimal, Wei};
 use crate::schedule::{Schedule, ScheduleType, parse_specific, parse_timezone};
 use crate::time::UnixMillis;
@@ -23,6 +25,8 @@ pub const MAX_JOBS_PER_REQUEST: usize = 100;
 pub const MAX_TITLE_LEN: usize = 256;
 /// Longest ABI text.
 pub const MAX_ABI_LEN: usize = 256 * 1024;
+/// Longest poll interval of a condition job, in seconds (one day).
+pub const MAX_POLL_INTERVAL_SECONDS: i64 = 86_400;
 /// Most static arguments.
 pub const MAX_ARGUMENTS: usize = 64;
 
@@ -80,6 +84,16 @@ pub struct CreateJobData {
     pub value_source_type: Option<String>,
     pub value_source_url: Option<String>,
     pub selected_key_route: Option<String>,
+    /// Condition jobs: seconds between reads of the value (default 1, at least 1).
+    pub poll_interval: Option<i64>,
+    /// Condition jobs: least seconds between two firings (default 0).
+    pub cooldown: Option<i64>,
+    /// Oracle sources: the view function with its outputs, e.g. `latestAnswer() returns (int256)`.
+    pub oracle_function: Option<String>,
+    /// Oracle sources: the call's arguments as strings.
+    pub oracle_arguments: Option<Vec<String>>,
+    /// Oracle sources: the integer read is divided by 10^oracle_decimals (default 0).
+    pub oracle_decimals: Option<u8>,
     #[serde(deserialize_with = "string_or_number")]
     #[schema(value_type = Option<String>)]
     pub target_chain_id: Option<String>,
@@ -373,16 +387,64 @@ impl CreateJobData {
                 value_source_type.check_url(&url, "value_source_url")?;
                 let route = self.selected_key_route.clone().unwrap_or_default().trim().to_string();
                 check_key_route(&route, "selected_key_route")?;
+                let poll_interval = self.poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL_MS / 1000);
+                if !(1..=MAX_POLL_INTERVAL_SECONDS).contains(&poll_interval) {
+                    return Err(FieldError::new(
+                        "invalid_poll_interval",
+                        "poll_interval",
+                        format!("must be 1..={MAX_POLL_INTERVAL_SECONDS} seconds, got {poll_interval}"),
+                    ));
+                }
+                let cooldown = self.cooldown.unwrap_or(0);
+                if !(0..=MAX_TIME_FRAME_SECONDS).contains(&cooldown) {
+                    return Err(FieldError::new(
+                        "invalid_cooldown",
+                        "cooldown",
+                        format!("must be 0..={MAX_TIME_FRAME_SECONDS} seconds, got {cooldown}"),
+                    ));
+                }
+                let oracle = match value_source_type {
+                    ValueSourceType::Oracle => Some(self.oracle_call(&route)?),
+                    _ => None,
+                };
                 Ok(Trigger::Condition(ConditionTrigger {
                     condition_type,
                     upper_limit: self.upper_limit.clone(),
                     lower_limit: self.lower_limit.clone(),
                     value_source_type,
-                    value_source_url: url,
+                    value_source_url: if oracle.is_some() { normalize_address(&url, "value_source_url")? } else { url },
                     selected_key_route: route,
+                    poll_interval_ms: poll_interval * 1000,
+                    cooldown_ms: cooldown * 1000,
+                    oracle,
                 }))
             }
         }
+    }
+}
+
+impl CreateJobData {
+    /// The view call of an oracle source: function, arguments checked against its parameters,
+    /// decimals, and the chain (`trigger_chain_id`, else `created_chain_id`).
+    fn oracle_call(&self, route: &str) -> Result<OracleCall, FieldError> {
+        let text = required_text(&self.oracle_function, "oracle_function")?;
+        let (function, _) = parse_oracle_function(text, route, "oracle_function")?;
+        let arguments = self.oracle_arguments.clone().unwrap_or_default();
+        convert_arguments(&function, &arguments, "oracle_arguments")?;
+        let decimals = self.oracle_decimals.unwrap_or(0);
+        if decimals > MAX_ORACLE_DECIMALS {
+            return Err(FieldError::new(
+                "invalid_oracle_decimals",
+                "oracle_decimals",
+                format!("at most {MAX_ORACLE_DECIMALS}, got {decimals}"),
+            ));
+        }
+        let chain = match self.trigger_chain_id.as_deref().map(str::trim) {
+            Some(c) if !c.is_empty() => c,
+            _ => required_text(&self.created_chain_id, "created_chain_id")?,
+        };
+        let chain_id = ChainId::parse(chain, "trigger_chain_id")?;
+        Ok(OracleCall { chain_id: chain_id.to_string(), function: text.to_string(), arguments, decimals })
     }
 }
 

@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod task;
 pub mod time;
 pub mod user;
+pub mod value_route;
 
 pub use error::{CoreError, FieldError};
 pub use ids::{ChainId, JobId, TaskDefinitionId};

@@ -1,6 +1,8 @@
 //! Numbers from JSON that must not lose precision: decimal values (condition limits, costs) and wei
 //! amounts, accepted as JSON numbers or strings and kept as canonical decimal text.
 
+use std::cmp::Ordering;
+
 use alloy_primitives::U256;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -29,9 +31,53 @@ impl Decimal {
         &self.0
     }
 
-    /// The value as f64 (for ordering checks; the text stays the source of truth).
+    /// The value as f64 (for display and rough checks; comparisons use [`Decimal::compare`]).
     pub fn to_f64(&self) -> f64 {
         self.0.parse().unwrap_or(f64::NAN)
+    }
+
+    /// Exact numeric order (`1.50 == 1.5`, `0.1 + tiny` above `0.1`): never goes through a float.
+    pub fn compare(&self, other: &Decimal) -> Ordering {
+        let (a, b) = (Normalized::of(&self.0), Normalized::of(&other.0));
+        match a.sign.cmp(&b.sign) {
+            Ordering::Equal if a.sign == 0 => Ordering::Equal,
+            Ordering::Equal => {
+                let magnitude = a.point.cmp(&b.point).then_with(|| a.digits.cmp(&b.digits));
+                if a.sign > 0 { magnitude } else { magnitude.reverse() }
+            }
+            unequal => unequal,
+        }
+    }
+}
+
+/// value = sign x 0.DIGITS x 10^point, DIGITS without leading or trailing zeros (empty for zero).
+struct Normalized {
+    sign: i8,
+    digits: String,
+    point: i64,
+}
+
+impl Normalized {
+    fn of(text: &str) -> Self {
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.trim_start_matches('+')),
+        };
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().unwrap_or(0)),
+            None => (unsigned, 0),
+        };
+        let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let joined = format!("{integer}{fraction}");
+        let significant = joined.trim_start_matches('0');
+        let point = integer.len() as i64 + exponent - (joined.len() - significant.len()) as i64;
+        let digits = significant.trim_end_matches('0').to_string();
+        let sign = match (digits.is_empty(), negative) {
+            (true, _) => 0,
+            (false, true) => -1,
+            (false, false) => 1,
+        };
+        Normalized { sign, digits, point }
     }
 }
 
@@ -165,6 +211,27 @@ mod tests {
         let d: Decimal = serde_json::from_str("0.1").unwrap();
         assert_eq!(d.as_str(), "0.1");
         assert_eq!(serde_json::to_string(&d).unwrap(), "0.1");
+    }
+
+    #[test]
+    fn decimals_compare_exactly() {
+        let d = |s: &str| Decimal::parse(s, "f").unwrap();
+        let cases = [
+            ("1.50", "1.5", Ordering::Equal),
+            ("0", "-0.000", Ordering::Equal),
+            ("100", "99.999999999999999999999", Ordering::Greater),
+            ("0.1000000000000000000001", "0.1", Ordering::Greater),
+            ("-2", "-10", Ordering::Greater),
+            ("-0.5", "0.1", Ordering::Less),
+            ("1e3", "999.9", Ordering::Greater),
+            ("2.5E-3", "0.0025", Ordering::Equal),
+            ("123456789012345678901234567890", "123456789012345678901234567891", Ordering::Less),
+            ("007", "7.000", Ordering::Equal),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(d(a).compare(&d(b)), expected, "{a} vs {b}");
+            assert_eq!(d(b).compare(&d(a)), expected.reverse(), "{b} vs {a}");
+        }
     }
 
     #[test]

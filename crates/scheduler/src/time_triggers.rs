@@ -3,7 +3,8 @@
 //! key `time:<unix ms>` so a restart that fires an occurrence again lands on the same task row. Next
 //! occurrences are persisted in batches; job changes made through the API are followed by their update
 //! time. After downtime the missed-occurrence policy applies: run the latest missed occurrence once
-//! (default) or skip to the next one.
+//! (default) or skip to the next one; occurrences missed within the catch-up window (a failover) all
+//! run.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,9 @@ pub struct TimeTriggerConfig {
     pub follow_every: Duration,
     /// How often next occurrences and finished jobs are written.
     pub persist_every: Duration,
+    /// Occurrences missed less than this long before start-up all run, in order (a scheduler taking
+    /// over from one that died); older missed ones follow `missed`. Zero: `missed` decides alone.
+    pub catch_up_window: Duration,
 }
 
 impl Default for TimeTriggerConfig {
@@ -52,6 +56,7 @@ impl Default for TimeTriggerConfig {
             missed: MissedPolicy::RunLatest,
             follow_every: Duration::from_millis(500),
             persist_every: Duration::from_millis(200),
+            catch_up_window: Duration::ZERO,
         }
     }
 }
@@ -241,8 +246,11 @@ impl TimeTriggers {
         };
         let probe = TimerEntry::new(schedule, tz, job.expiration_time, job.recurring, 0, fingerprint);
         let persisted = job.trigger.next_execution_timestamp;
+        let window = self.config.catch_up_window.as_millis() as i64;
         let next = match persisted {
             Some(at) if at >= now => Some(at),
+            // Fires at once; each following missed occurrence is due too, so all of them run in order.
+            Some(missed) if at_start && now - missed <= window => Some(missed),
             Some(missed) if at_start => match self.config.missed {
                 MissedPolicy::RunLatest => probe.latest_missed(missed, now, MAX_CATCH_UP_STEPS).or_else(|| {
                     tracing::warn!(job_id = %job.job_id, "too many missed occurrences to find the latest; skipping them");

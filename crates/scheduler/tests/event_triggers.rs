@@ -22,6 +22,9 @@ use triggerx_scheduler::{EventChain, EventTriggerConfig, EventTriggers};
 use triggerx_store::testing::{fresh_store, time_job_input};
 use triggerx_store::{NewTask, Store};
 
+mod common;
+use common::{Running, collect};
+
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 const TRANSFER: &str = "Transfer(address indexed from, address indexed to, uint256 value)";
 
@@ -43,11 +46,6 @@ async fn create(store: &Store, job: CreateJobData) -> JobId {
     store.create_jobs(&validate_job_chain(&[job], Utc::now()).unwrap()).await.unwrap().jobs[0].spec.job_id
 }
 
-struct Running {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
 async fn start(store: &Store, anvil: &AnvilInstance, plain: &DynProvider) -> (Running, TaskQueueReceiver) {
     let (queue, requests) = in_process();
     let chain = EventChain {
@@ -62,18 +60,7 @@ async fn start(store: &Store, anvil: &AnvilInstance, plain: &DynProvider) -> (Ru
     };
     let config = EventTriggerConfig { follow_every: Duration::from_millis(100) };
     let scheduler = EventTriggers::new(store.clone(), queue, vec![chain], config);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move { scheduler.run(stopped).await.unwrap() });
-    (Running { stop, task }, requests)
-}
-
-async fn collect(requests: &mut TaskQueueReceiver, within: Duration) -> Vec<(JobId, String)> {
-    let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + within;
-    while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
-        got.push((request.job_id, request.occurrence_key));
-    }
-    got
+    (Running::spawn(|stop| scheduler.run(stop)), requests)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,11 +147,9 @@ async fn filtered_event_jobs_fire_once_per_matching_confirmed_log() {
     assert_eq!(task.task_error, "log_removed_by_reorg");
 
     // A restart resumes from the checkpoint: nothing fires again.
-    running.stop.send(true).unwrap();
-    running.task.await.unwrap();
+    running.stop().await;
     let (running, mut requests) = start(&store, &anvil, &plain).await;
     mine(2).await;
     assert!(collect(&mut requests, Duration::from_millis(1500)).await.is_empty(), "no repeat after a restart");
-    running.stop.send(true).unwrap();
-    running.task.await.unwrap();
+    running.stop().await;
 }

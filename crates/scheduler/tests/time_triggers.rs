@@ -15,6 +15,9 @@ use triggerx_scheduler::{MissedPolicy, TimeTriggerConfig, TimeTriggers};
 use triggerx_store::Store;
 use triggerx_store::testing::{fresh_store, time_job_input};
 
+mod common;
+use common::Running;
+
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 
 fn time_job(id: u64) -> CreateJobData {
@@ -26,37 +29,21 @@ async fn create(store: &Store, job: CreateJobData) -> JobId {
     created.jobs[0].spec.job_id
 }
 
-struct Running {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
 fn start(store: &Store, missed: MissedPolicy) -> (Running, TaskQueueReceiver) {
     let (queue, requests) = in_process();
     let config = TimeTriggerConfig { missed, follow_every: Duration::from_millis(100), ..Default::default() };
     let scheduler = TimeTriggers::new(store.clone(), queue, config);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move { scheduler.run(stopped).await.unwrap() });
-    (Running { stop, task }, requests)
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap();
-    }
+    (Running::spawn(|stop| scheduler.run(stop)), requests)
 }
 
 /// Occurrence instants received for `job` within `within`.
 async fn collect(requests: &mut TaskQueueReceiver, job: JobId, within: Duration) -> Vec<i64> {
-    let mut instants = Vec::new();
-    let deadline = tokio::time::Instant::now() + within;
-    while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
-        if request.job_id == job {
-            instants.push(request.occurrence_key.strip_prefix("time:").unwrap().parse().unwrap());
-        }
-    }
-    instants
+    common::collect(requests, within)
+        .await
+        .into_iter()
+        .filter(|(j, _)| *j == job)
+        .map(|(_, key)| key.strip_prefix("time:").unwrap().parse().unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

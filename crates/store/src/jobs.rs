@@ -6,7 +6,8 @@ use triggerx_core::FieldError;
 use triggerx_core::condition::{ConditionType, ValueSourceType};
 use triggerx_core::ids::{JobId, TaskDefinitionId, TriggerKind};
 use triggerx_core::job::{
-    ArgType, ConditionTrigger, EventTrigger, Job, JobStatus, NewJob, Target, TimeTrigger, Trigger,
+    ArgType, ConditionState, ConditionTrigger, EventTrigger, Job, JobStatus, NewJob, OracleCall, Target, TimeTrigger,
+    Trigger,
 };
 use triggerx_core::job_input::ValidatedUpdate;
 use triggerx_core::numbers::Decimal;
@@ -37,7 +38,9 @@ pub(crate) const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address,
     j.dynamic_arguments_script_url, j.created_at, j.updated_at, j.last_executed_at, \
     t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp, \
     e.trigger_chain_id, e.trigger_contract_address, e.trigger_event, e.topic0, e.event_filter_para_name, e.event_filter_value, e.event_filter, \
-    c.condition_type, c.upper_limit, c.lower_limit, c.value_source_type, c.value_source_url, c.selected_key_route \
+    c.condition_type, c.upper_limit, c.lower_limit, c.value_source_type, c.value_source_url, c.selected_key_route, \
+    c.poll_interval_ms, c.cooldown_ms, c.oracle_chain_id, c.oracle_function, c.oracle_arguments, c.oracle_decimals, \
+    c.armed, c.transitions, c.last_fired_at, c.last_value, c.last_checked_at, c.source_error, c.source_failures \
     FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id LEFT JOIN event_jobs e ON e.job_id = j.job_id \
     LEFT JOIN condition_jobs c ON c.job_id = j.job_id";
 
@@ -80,6 +83,8 @@ impl Store {
                 created_at: now,
                 updated_at: now,
                 last_executed_at: None,
+                condition_state: matches!(job.trigger, Trigger::Condition(_))
+                    .then(|| ConditionState { armed: true, ..Default::default() }),
             });
         }
         tx.commit().await?;
@@ -394,9 +399,13 @@ async fn insert_job(
             .await?;
         }
         Trigger::Condition(c) => {
+            let oracle_arguments =
+                serde_json::to_string(&c.oracle.as_ref().map(|o| o.arguments.as_slice()).unwrap_or_default())
+                    .map_err(|e| corrupt("oracle_arguments", e))?;
             sqlx::query(
                 "INSERT INTO condition_jobs (job_id, condition_type, upper_limit, lower_limit, value_source_type, \
-                 value_source_url, selected_key_route) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 value_source_url, selected_key_route, poll_interval_ms, cooldown_ms, oracle_chain_id, oracle_function, \
+                 oracle_arguments, oracle_decimals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&id)
             .bind(c.condition_type.as_str())
@@ -405,6 +414,12 @@ async fn insert_job(
             .bind(c.value_source_type.as_str())
             .bind(&c.value_source_url)
             .bind(&c.selected_key_route)
+            .bind(c.poll_interval_ms)
+            .bind(c.cooldown_ms)
+            .bind(c.oracle.as_ref().map(|o| o.chain_id.clone()).unwrap_or_default())
+            .bind(c.oracle.as_ref().map(|o| o.function.clone()).unwrap_or_default())
+            .bind(oracle_arguments)
+            .bind(c.oracle.as_ref().map(|o| i64::from(o.decimals)).unwrap_or(0))
             .execute(&mut **tx)
             .await?;
         }
@@ -416,6 +431,33 @@ fn optional_decimal(row: &AnyRow, column: &'static str) -> Result<Option<Decimal
     get::<Option<String>>(row, column)?
         .map(|text| Decimal::parse(&text, column).map_err(|e| corrupt(column, e)))
         .transpose()
+}
+
+fn oracle_from_row(row: &AnyRow) -> Result<Option<OracleCall>, StoreError> {
+    let function: String = get(row, "oracle_function")?;
+    if function.is_empty() {
+        return Ok(None);
+    }
+    let decimals: i64 = get(row, "oracle_decimals")?;
+    Ok(Some(OracleCall {
+        chain_id: get(row, "oracle_chain_id")?,
+        function,
+        arguments: json(row, "oracle_arguments")?,
+        decimals: u8::try_from(decimals).map_err(|e| corrupt("oracle_decimals", e))?,
+    }))
+}
+
+/// The condition scheduler's state columns of a row.
+pub(crate) fn condition_state_from_row(row: &AnyRow) -> Result<ConditionState, StoreError> {
+    Ok(ConditionState {
+        armed: flag(row, "armed")?,
+        transitions: get(row, "transitions")?,
+        last_fired_at: get(row, "last_fired_at")?,
+        last_value: optional_decimal(row, "last_value")?,
+        last_checked_at: get(row, "last_checked_at")?,
+        source_error: get(row, "source_error")?,
+        source_failures: get(row, "source_failures")?,
+    })
 }
 
 /// The `time_jobs` columns of a row.
@@ -463,8 +505,15 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
                     .map_err(|e| corrupt("value_source_type", e))?,
                 value_source_url: get(row, "value_source_url")?,
                 selected_key_route: get(row, "selected_key_route")?,
+                poll_interval_ms: get(row, "poll_interval_ms")?,
+                cooldown_ms: get(row, "cooldown_ms")?,
+                oracle: oracle_from_row(row)?,
             })
         }
+    };
+    let condition_state = match task_definition_id.trigger() {
+        TriggerKind::Condition => Some(condition_state_from_row(row)?),
+        _ => None,
     };
     let cost: String = get(row, "job_cost_prediction")?;
     Ok(Job {
@@ -508,5 +557,6 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         last_executed_at: get(row, "last_executed_at")?,
+        condition_state,
     })
 }

@@ -9,6 +9,7 @@ mod connect;
 mod error;
 mod jobs;
 mod keepers;
+mod leases;
 mod liveness;
 pub use keepers::check_email;
 pub use liveness::{CheckinOutcome, CheckinRecord, OfflineKeeper};

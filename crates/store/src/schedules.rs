@@ -4,7 +4,7 @@
 
 use sqlx::any::AnyRow;
 use triggerx_core::ids::{JobId, TriggerKind};
-use triggerx_core::job::{Job, JobStatus, TimeTrigger};
+use triggerx_core::job::{ConditionState, Job, JobStatus, TimeTrigger};
 use triggerx_core::time::{UnixMillis, now_millis};
 
 use crate::jobs::{JOB_SELECT, job_from_row, time_trigger_from_row, trigger_kind_name};
@@ -107,6 +107,36 @@ impl Store {
                 .bind(job_id.to_string())
                 .execute(&mut *tx)
                 .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records what the condition scheduler saw and did for many jobs in one transaction (the update
+    /// time stays: this is the scheduler's state, not a change to the job). A firing count never goes
+    /// backwards.
+    pub async fn save_condition_states(&self, states: &[(JobId, ConditionState)]) -> Result<(), StoreError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        for (job_id, state) in states {
+            sqlx::query(
+                "UPDATE condition_jobs SET armed = $1, transitions = $2, last_fired_at = $3, last_value = $4, \
+                 last_checked_at = $5, source_error = $6, source_failures = $7 WHERE job_id = $8 AND transitions <= $9",
+            )
+            .bind(i64::from(state.armed))
+            .bind(state.transitions)
+            .bind(state.last_fired_at)
+            .bind(state.last_value.as_ref().map(|v| v.as_str().to_string()))
+            .bind(state.last_checked_at)
+            .bind(state.source_error.clone())
+            .bind(state.source_failures)
+            .bind(job_id.to_string())
+            .bind(state.transitions)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

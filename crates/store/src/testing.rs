@@ -41,6 +41,21 @@ pub fn time_job_input(id: &str, owner: &str) -> triggerx_core::job_input::Create
     }
 }
 
+/// A valid recurring condition job (`value > 100` read from `url` at `route`, every second).
+pub fn condition_job_input(id: &str, owner: &str, url: &str, route: &str) -> triggerx_core::job_input::CreateJobData {
+    triggerx_core::job_input::CreateJobData {
+        task_definition_id: Some(5),
+        schedule_type: None,
+        time_interval: None,
+        condition_type: Some("greater_than".into()),
+        lower_limit: triggerx_core::numbers::Decimal::parse("100", "lower_limit").ok(),
+        value_source_type: Some(if url.starts_with("ws") { "websocket" } else { "api" }.into()),
+        value_source_url: Some(url.into()),
+        selected_key_route: Some(route.into()),
+        ..time_job_input(id, owner)
+    }
+}
+
 /// A store on a new empty database; the SQLite file lives in `dir`.
 pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Result<Store, StoreError> {
     Store::connect(&fresh_database_url(backend, dir).await?).await

@@ -1,0 +1,68 @@
+//! Leases: one holder at a time for a named role (the trigger schedulers), renewed by its holder and
+//! taken over by another process once it has expired.
+
+use triggerx_core::time::{UnixMillis, now_millis};
+
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Takes or renews lease `name` for `holder` until now + `ttl_ms`; says whether `holder` holds it
+    /// (false while someone else's lease has not expired).
+    pub async fn acquire_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool, StoreError> {
+        let now = now_millis();
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "INSERT INTO scheduler_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE scheduler_leases.holder = excluded.holder OR scheduler_leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl_ms)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives lease `name` up if `holder` holds it (another process may take it at once).
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        sqlx::query("DELETE FROM scheduler_leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The holder of lease `name` and when it expires, if anyone holds it.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<(String, UnixMillis)>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT holder, expires_at FROM scheduler_leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Backend;
+    use crate::testing::fresh_store;
+
+    #[tokio::test]
+    async fn one_holder_until_expiry_or_release() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.acquire_lease("triggers", "a", 200).await.unwrap_or(false));
+        assert!(!store.acquire_lease("triggers", "b", 200).await.unwrap_or(true), "a holds it");
+        assert!(store.acquire_lease("triggers", "a", 200).await.unwrap_or(false), "a renews");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        assert!(store.acquire_lease("triggers", "b", 200).await.unwrap_or(false), "a's lease expired");
+        assert_eq!(store.lease_holder("triggers").await.ok().flatten().map(|(h, _)| h).as_deref(), Some("b"));
+        store.release_lease("triggers", "b").await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.acquire_lease("triggers", "a", 200).await.unwrap_or(false), "released");
+    }
+}
