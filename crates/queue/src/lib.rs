@@ -1,9 +1,13 @@
-//! The queue between whoever requests task occurrences (the API's admin route now, the trigger
-//! schedulers later) and the dispatcher. In-process here; the Redis Streams variant comes with the
-//! distributed schedulers.
+//! The queue between whoever requests task occurrences (the trigger schedulers, the API's admin route)
+//! and the dispatcher: in-process by default, or a Redis stream ([`redis_streams`]) when schedulers and
+//! the dispatcher run in different processes. Senders do not care which.
+
+pub mod redis_streams;
 
 use tokio::sync::mpsc;
 use triggerx_core::ids::JobId;
+
+pub use redis_streams::{Delivery, RedisConsumer, RedisQueueConfig};
 
 /// Requests that may wait in the in-process queue before senders are slowed down.
 pub const IN_PROCESS_CAPACITY: usize = 100_000;
@@ -23,12 +27,33 @@ pub enum QueueError {
     /// Nobody consumes the queue any more.
     #[error("the task queue is closed")]
     Closed,
+    /// Redis refused or could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// An entry of the stream is not a task request.
+    #[error("stream entry {0}: {1}")]
+    Malformed(String, String),
 }
 
 /// The sending side (cheap to clone).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TaskQueueSender {
-    tx: mpsc::Sender<TaskRequestMessage>,
+    inner: Sender,
+}
+
+#[derive(Clone)]
+enum Sender {
+    InProcess(mpsc::Sender<TaskRequestMessage>),
+    Redis(redis_streams::RedisPublisher),
+}
+
+impl std::fmt::Debug for TaskQueueSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Sender::InProcess(_) => f.write_str("TaskQueueSender(in-process)"),
+            Sender::Redis(p) => write!(f, "TaskQueueSender(redis stream {})", p.stream()),
+        }
+    }
 }
 
 /// The consuming side.
@@ -40,13 +65,21 @@ pub struct TaskQueueReceiver {
 /// An in-process queue.
 pub fn in_process() -> (TaskQueueSender, TaskQueueReceiver) {
     let (tx, rx) = mpsc::channel(IN_PROCESS_CAPACITY);
-    (TaskQueueSender { tx }, TaskQueueReceiver { rx })
+    (TaskQueueSender { inner: Sender::InProcess(tx) }, TaskQueueReceiver { rx })
+}
+
+/// A sender appending to the Redis stream of `config`.
+pub async fn redis_sender(config: &RedisQueueConfig) -> Result<TaskQueueSender, QueueError> {
+    Ok(TaskQueueSender { inner: Sender::Redis(redis_streams::RedisPublisher::connect(config).await?) })
 }
 
 impl TaskQueueSender {
-    /// Enqueues a request (waits while the queue is full).
+    /// Enqueues a request (in-process: waits while the queue is full; Redis: once the entry is stored).
     pub async fn send(&self, message: TaskRequestMessage) -> Result<(), QueueError> {
-        self.tx.send(message).await.map_err(|_| QueueError::Closed)
+        match &self.inner {
+            Sender::InProcess(tx) => tx.send(message).await.map_err(|_| QueueError::Closed),
+            Sender::Redis(publisher) => publisher.publish(&message).await,
+        }
     }
 }
 
