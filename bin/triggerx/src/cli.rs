@@ -36,9 +36,15 @@ pub struct GlobalOptions {
 pub enum Command {
     /// Run everything locally in one process: two chains, API, registrar, health, dispatcher and keepers.
     Up(UpArgs),
+    /// Run the trigger schedulers as their own process, sending task requests through Redis (several
+    /// may run against one PostgreSQL store: one works, the others take over if it dies).
+    Scheduler(SchedulerArgs),
     /// Request a task for a job of the running `triggerx up` and follow it to its end.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Create and manage your jobs: on-chain in the JobRegistry with your key, then through the API.
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Run the REST API server.
     Api(ApiArgs),
     /// Manage API keys.
@@ -180,6 +186,198 @@ pub struct UpArgs {
     /// Where to write what was started (default: up.json in the data directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Send task requests through this Redis (a stream with a consumer group) instead of in-process,
+    /// so `triggerx scheduler` processes can feed this dispatcher.
+    #[arg(long, env = "TRIGGERX_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Run no trigger schedulers here (they run as `triggerx scheduler` processes; needs --redis-url).
+    #[arg(long, requires = "redis_url")]
+    pub no_schedulers: bool,
+    /// Key of the Redis stream task requests go through.
+    #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
+    pub redis_stream: String,
+    /// After start-up, create one demo job of each kind (time, event, condition) and print each
+    /// occurrence, its task and the transaction that executed it.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Where the API is and which key to use (default: those of the running `triggerx up`).
+#[derive(Debug, Args)]
+pub struct ApiAccess {
+    /// REST API base URL (default: the one in up.json of the data directory).
+    #[arg(long, env = "TRIGGERX_API_URL")]
+    pub api: Option<String>,
+    /// API key (default: the admin key in up.json of the data directory).
+    #[arg(long, env = "TRIGGERX_API_KEY")]
+    pub api_key: Option<String>,
+}
+
+/// `triggerx job ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Create a job: checks it, registers it in the JobRegistry with your key, deposits gas if asked,
+    /// then posts it to the API. Give exactly one trigger: --every/--cron/--at, --event or --condition.
+    Create(Box<JobCreateArgs>),
+    /// List jobs (yours with an owner key; --owner filters with an admin key).
+    List {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Only this owner's jobs.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Show one job with its trigger, state and recent tasks.
+    Show {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Pause a job: no occurrence fires until it is resumed.
+    Pause {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Resume a paused job.
+    Resume {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Delete a job (and, with --key, delete it in the JobRegistry too).
+    Delete {
+        #[command(flatten)]
+        access: ApiAccess,
+        #[command(flatten)]
+        chain: ChainAccess,
+        /// Job id.
+        job: String,
+    },
+}
+
+/// The chain a job lives on and the owner's key.
+#[derive(Debug, Args)]
+pub struct ChainAccess {
+    /// Owner's private key (hex).
+    #[arg(long, env = "TRIGGERX_USER_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Deployment file naming the chains (default: devnet.json in the data directory).
+    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// Chain id the job is created on and calls (default: the deployment's L2).
+    #[arg(long)]
+    pub chain_id: Option<u64>,
+}
+
+/// `triggerx job create`.
+#[derive(Debug, Args)]
+pub struct JobCreateArgs {
+    #[command(flatten)]
+    pub access: ApiAccess,
+    #[command(flatten)]
+    pub chain: ChainAccess,
+    /// Title.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Seconds the job stays valid.
+    #[arg(long, default_value_t = 3600)]
+    pub frame: i64,
+    /// Fire once, then complete.
+    #[arg(long)]
+    pub once: bool,
+    /// Contract the job calls.
+    #[arg(long)]
+    pub target: String,
+    /// Function it calls (name, e.g. incrementBy).
+    #[arg(long)]
+    pub function: String,
+    /// JSON ABI holding the function, inline or @file.
+    #[arg(long)]
+    pub abi: String,
+    /// Static arguments, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub args: Vec<String>,
+    /// Time trigger: every N seconds.
+    #[arg(long, group = "trigger")]
+    pub every: Option<i64>,
+    /// Time trigger: cron expression (seconds field optional), e.g. "*/5 * * * * *".
+    #[arg(long, group = "trigger")]
+    pub cron: Option<String>,
+    /// Time trigger: instants (RFC 3339, comma-separated).
+    #[arg(long, group = "trigger")]
+    pub at: Option<String>,
+    /// IANA time zone of --cron and --at.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// Event trigger: event signature, e.g. "Transfer(address indexed from, address indexed to, uint256 value)".
+    #[arg(long, group = "trigger", requires = "contract")]
+    pub event: Option<String>,
+    /// Event trigger: contract emitting it.
+    #[arg(long)]
+    pub contract: Option<String>,
+    /// Event trigger: filter, e.g. "value > 1000 && to == 0xabc...".
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Condition trigger: greater_than, greater_equal, less_than, less_equal, between, equals, not_equals.
+    #[arg(long, group = "trigger", requires = "source_url")]
+    pub condition: Option<String>,
+    /// Condition trigger: lower limit.
+    #[arg(long)]
+    pub lower: Option<String>,
+    /// Condition trigger: upper limit.
+    #[arg(long)]
+    pub upper: Option<String>,
+    /// Condition trigger: api, websocket, oracle or static.
+    #[arg(long, default_value = "api")]
+    pub source: String,
+    /// Condition trigger: URL (api, websocket), contract (oracle) or constant (static).
+    #[arg(long)]
+    pub source_url: Option<String>,
+    /// Condition trigger: dot path to the value (api, websocket) or output index (oracle).
+    #[arg(long)]
+    pub route: Option<String>,
+    /// Condition trigger: seconds between reads.
+    #[arg(long)]
+    pub poll: Option<i64>,
+    /// Condition trigger: least seconds between two firings.
+    #[arg(long)]
+    pub cooldown: Option<i64>,
+    /// Condition trigger, oracle source: view function with outputs, e.g. "latestAnswer() returns (int256)".
+    #[arg(long)]
+    pub oracle_function: Option<String>,
+    /// Condition trigger, oracle source: decimals of the value read.
+    #[arg(long)]
+    pub oracle_decimals: Option<u8>,
+    /// Deposit this much ETH of gas for your jobs first (e.g. 0.5).
+    #[arg(long)]
+    pub deposit: Option<String>,
+}
+
+/// `triggerx scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Redis the task requests go through (the dispatcher of `triggerx up --redis-url` reads them).
+    #[arg(long, env = "TRIGGERX_REDIS_URL")]
+    pub redis_url: String,
+    /// Key of the Redis stream task requests go through.
+    #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
+    pub redis_stream: String,
+    /// Deployment file naming the chains (default: devnet.json in the data directory).
+    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// Name of this process in the lease table (default: scheduler-<pid>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Milliseconds a lease lasts without renewal: how soon a standby takes over from a dead scheduler.
+    #[arg(long, default_value_t = 5_000)]
+    pub lease_ttl_ms: u64,
+    /// Blocks a log waits before its event jobs fire (0 for automining chains).
+    #[arg(long, default_value_t = 1)]
+    pub confirmations: u64,
 }
 
 /// `triggerx task ...`.
@@ -256,6 +454,36 @@ pub enum BenchCommand {
     Time(BenchTimeArgs),
     /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.
     Events(BenchEventsArgs),
+    /// Measure the condition scheduler: many jobs over many HTTP sources, CPU busy.
+    Conditions(BenchConditionsArgs),
+    /// The moving price sources `bench conditions` reads (run by it as a child process).
+    #[command(hide = true)]
+    PriceServer(PriceServerArgs),
+}
+
+/// `triggerx bench conditions`.
+#[derive(Debug, Args)]
+pub struct BenchConditionsArgs {
+    /// Condition jobs (spread evenly over the sources, limits spread around the moving prices).
+    #[arg(long, default_value_t = 10_000)]
+    pub jobs: usize,
+    /// Distinct HTTP sources (served by a child process, so its CPU is not counted).
+    #[arg(long, default_value_t = 100)]
+    pub sources: usize,
+    /// Seconds after loading before measuring.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+}
+
+/// `triggerx bench price-server`.
+#[derive(Debug, Args)]
+pub struct PriceServerArgs {
+    /// Sources served as /price/0 .. /price/N-1.
+    #[arg(long, default_value_t = 100)]
+    pub sources: usize,
 }
 
 /// `triggerx bench events`.

@@ -12,36 +12,15 @@ use triggerx_chain::bindings::Counter;
 use triggerx_chain::deploy::ChainRole;
 use triggerx_chain::devnet::Deployment;
 
-const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+mod common;
+use common::{ABI, create_job, job_tasks, start_up};
 
 #[test]
 fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_string();
-    let mut up = Command::new(env!("CARGO_BIN_EXE_triggerx"))
-        .args([
-            "--data-dir",
-            &data,
-            "up",
-            "--block-time",
-            "0",
-            "--api-listen",
-            "127.0.0.1:0",
-            "--health-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut up, description) = start_up(dir.path(), &[], &[]);
     let up_file = dir.path().join("up.json");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !up_file.is_file() {
-        assert!(Instant::now() < deadline, "up.json not written within 180 s");
-        assert!(up.try_wait().unwrap().is_none(), "triggerx up exited early");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let description: Value = serde_json::from_str(&std::fs::read_to_string(&up_file).unwrap()).unwrap();
     assert_eq!(description["keepers"].as_array().unwrap().len(), 3);
     let api = description["api_url"].as_str().unwrap().to_string();
     let admin = description["admin_key"].as_str().unwrap().to_string();
@@ -73,6 +52,9 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
 
     interval_job_fires_by_itself_until_its_frame_ends(&deployment, &api, &admin, &runtime);
     event_job_fires_for_matching_logs(&deployment, &api, &admin, &runtime);
+    cron_job_fires_on_even_seconds(&deployment, &api, &admin, &runtime);
+    condition_job_fires_once_per_crossing(&deployment, &api, &admin, &runtime);
+    job_cli_creates_and_manages_a_job(&data, &deployment, &api, &admin, &runtime);
     standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
 
     Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
@@ -235,14 +217,13 @@ fn interval_job_fires_by_itself_until_its_frame_ends(
     };
     let deadline = Instant::now() + Duration::from_secs(40);
     let tasks = loop {
-        let tasks = get(format!("/api/jobs/{job_id}/tasks?limit=100"));
-        let list = tasks["tasks"].as_array().unwrap().clone();
+        let list = job_tasks(api, admin, job_id, runtime);
         let job = get(format!("/api/jobs/{job_id}"));
         let settled = list.len() == 3 && list.iter().all(|t| t["task_status"] == "executed");
         if settled && job["job_data"]["status"] == "expired" {
             break list;
         }
-        assert!(Instant::now() < deadline, "the interval job did not run 3 times and expire: {tasks} {job}");
+        assert!(Instant::now() < deadline, "the interval job did not run 3 times and expire: {list:?} {job}");
         std::thread::sleep(Duration::from_millis(300));
     };
     let mut instants: Vec<i64> = tasks
@@ -255,11 +236,7 @@ fn interval_job_fires_by_itself_until_its_frame_ends(
     let after = runtime.block_on(async { Counter::new(counter, provider).number().call().await }).unwrap();
     assert_eq!(after - before, U256::from(3), "three calls landed, one per occurrence");
     std::thread::sleep(Duration::from_millis(2_500));
-    assert_eq!(
-        get(format!("/api/jobs/{job_id}/tasks?limit=100"))["tasks"].as_array().unwrap().len(),
-        3,
-        "no more after expiry"
-    );
+    assert_eq!(job_tasks(api, admin, job_id, runtime).len(), 3, "no more after expiry");
 }
 
 /// An event job with a filter on the non-indexed `value` fires for the matching Transfer logs of the
@@ -310,25 +287,13 @@ fn event_job_fires_for_matching_logs(
         }
         job_id
     });
-    let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(40);
     let tasks = loop {
-        let tasks: Value = runtime.block_on(async {
-            client
-                .get(format!("{api}/api/jobs/{job_id}/tasks?limit=100"))
-                .header("x-api-key", admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
-        let list = tasks["tasks"].as_array().unwrap().clone();
+        let list = job_tasks(api, admin, job_id, runtime);
         if list.len() >= 2 && list.iter().all(|t| t["task_status"] == "executed") {
             break list;
         }
-        assert!(Instant::now() < deadline, "the event job did not run twice: {tasks}");
+        assert!(Instant::now() < deadline, "the event job did not run twice: {list:?}");
         std::thread::sleep(Duration::from_millis(300));
     };
     assert_eq!(tasks.len(), 2, "only the two logs with value > 1000: {tasks:?}");
@@ -337,31 +302,199 @@ fn event_job_fires_for_matching_logs(
     assert_eq!(after - before, U256::from(2), "one call per matching log");
 }
 
-/// Registers `registration` on L2 as `user`, deposits 1 ETH of gas for it, and posts `job` (one job of
-/// the SDK's body; its job_id and user_address are filled in) to the API.
-async fn create_job(
-    l2: &triggerx_chain::deploy::ChainDeployment,
-    user: &triggerx_chain::anvil::DevAccount,
-    registration: &triggerx_chain::jobs::JobRegistration,
-    mut job: Value,
+/// A cron job with seconds (`*/2 * * * * *`, time zone Asia/Kolkata) and a 6 s frame fires on even
+/// seconds only, each occurrence executed on-chain.
+fn cron_job_fires_on_even_seconds(deployment: &Deployment, api: &str, admin: &str, runtime: &tokio::runtime::Runtime) {
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[9].clone();
+    let counter = l2.address("Counter").unwrap();
+    let job_id = runtime.block_on(async {
+        let registration = triggerx_chain::jobs::JobRegistration::interval("cron", counter, 1, 6);
+        create_job(
+            &l2,
+            &user,
+            &registration,
+            json!({"job_title": "cron",
+                "task_definition_id": 1, "time_frame": 6, "recurring": true, "schedule_type": "cron",
+                "cron_expression": "*/2 * * * * *", "timezone": "Asia/Kolkata",
+                "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+                "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["1"]
+            }),
+            api,
+            admin,
+        )
+        .await
+    });
+    std::thread::sleep(Duration::from_secs(7));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let tasks = loop {
+        let tasks = job_tasks(api, admin, job_id, runtime);
+        if !tasks.is_empty() && tasks.iter().all(|t| t["task_status"] == "executed") {
+            break tasks;
+        }
+        assert!(Instant::now() < deadline, "the cron job's tasks did not execute: {tasks:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let instants: Vec<i64> = tasks
+        .iter()
+        .map(|t| t["occurrence_key"].as_str().unwrap().strip_prefix("time:").unwrap().parse().unwrap())
+        .collect();
+    assert!((2..=3).contains(&instants.len()), "every 2 s within a 6 s frame: {instants:?}");
+    assert!(instants.iter().all(|at| at % 2_000 == 0), "on even seconds: {instants:?}");
+}
+
+/// A condition job on a price served by the test fires when the price crosses above 100, once per
+/// crossing (not on every poll while above), each firing executed on-chain.
+fn condition_job_fires_once_per_crossing(
+    deployment: &Deployment,
     api: &str,
     admin: &str,
-) -> U256 {
-    let registry = l2.address("JobRegistry").unwrap();
-    let job_id =
-        triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, registry, registration).await.unwrap();
-    let gas_registry = l2.address("TriggerGasRegistry").unwrap();
-    let deposit = U256::from(10u128.pow(18));
-    triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, gas_registry, deposit).await.unwrap();
-    job["job_id"] = json!(job_id.to_string());
-    job["user_address"] = json!(format!("{:#x}", user.address));
-    let response = reqwest::Client::new()
-        .post(format!("{api}/api/jobs"))
-        .header("x-api-key", admin)
-        .json(&json!([job]))
-        .send()
+    runtime: &tokio::runtime::Runtime,
+) {
+    let price = std::sync::Arc::new(std::sync::Mutex::new("90".to_string()));
+    let served = price.clone();
+    let app = axum::Router::new().route(
+        "/price",
+        axum::routing::get(move || {
+            let price = served.lock().unwrap().clone();
+            async move { format!(r#"{{"data": {{"eth": {{"usd": "{price}"}}}}}}"#) }
+        }),
+    );
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let source = format!("http://{}/price", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let set = |value: &str| *price.lock().unwrap() = value.to_string();
+
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[6].clone();
+    let counter = l2.address("Counter").unwrap();
+    let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+    let before = runtime.block_on(async { Counter::new(counter, provider.clone()).number().call().await }).unwrap();
+    let job_id = runtime.block_on(async {
+        let registration = triggerx_chain::jobs::JobRegistration::condition("price above 100", counter, true, 3600);
+        create_job(
+            &l2,
+            &user,
+            &registration,
+            json!({"job_title": "price above 100",
+                "task_definition_id": 5, "time_frame": 3600, "recurring": true,
+                "condition_type": "greater_than", "lower_limit": 100, "value_source_type": "api",
+                "value_source_url": source, "selected_key_route": "data.eth.usd",
+                "target_chain_id": l2.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+                "target_function": "incrementBy", "abi": ABI, "arg_type": 1, "arguments": ["1"]
+            }),
+            api,
+            admin,
+        )
         .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    job_id
+    });
+    let executed = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let tasks = job_tasks(api, admin, job_id, runtime);
+            if tasks.len() == count && tasks.iter().all(|t| t["task_status"] == "executed") {
+                return tasks;
+            }
+            assert!(Instant::now() < deadline, "expected {count} executed tasks: {tasks:?}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(job_tasks(api, admin, job_id, runtime).is_empty(), "90 is not above 100");
+    set("150.5");
+    executed(1);
+    std::thread::sleep(Duration::from_secs(3));
+    executed(1);
+    set("99.99");
+    std::thread::sleep(Duration::from_secs(2));
+    set("100.01");
+    let tasks = executed(2);
+    let mut keys: Vec<&str> = tasks.iter().map(|t| t["occurrence_key"].as_str().unwrap()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["condition:1", "condition:2"]);
+    let after = runtime.block_on(async { Counter::new(counter, provider).number().call().await }).unwrap();
+    assert_eq!(after - before, U256::from(2), "one call per crossing");
+}
+
+/// `triggerx job create|list|show|pause|resume|delete` as a user runs them: a bad job is refused before
+/// any gas is spent; a good one is registered on-chain with the user's key, gets a deposit, is posted,
+/// runs by itself, and is paused, resumed and deleted (in the registry too).
+fn job_cli_creates_and_manages_a_job(
+    data: &str,
+    deployment: &Deployment,
+    api: &str,
+    admin: &str,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let l2 = deployment.chain(ChainRole::L2).unwrap().clone();
+    let user = deployment.accounts[4].clone();
+    let counter = format!("{:#x}", l2.address("Counter").unwrap());
+    let job = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_triggerx"))
+            .args(["--data-dir", data, "job"])
+            .args(args)
+            .env("TRIGGERX_USER_KEY", &user.private_key)
+            .output()
+            .unwrap()
+    };
+    let base = ["--target", counter.as_str(), "--function", "incrementBy", "--abi", ABI, "--args", "1"];
+    let refused = job(&[&["create", "--title", "no trigger"][..], &base[..]].concat());
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("give one trigger"), "{}", text(&refused));
+    let refused = job(&[&["create", "--every", "0"][..], &base[..]].concat());
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("time_interval"), "{}", text(&refused));
+    let registry = l2.address("JobRegistry").unwrap();
+    let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
+    let registered = || {
+        runtime.block_on(async {
+            triggerx_chain::bindings::JobRegistry::new(registry, provider.clone())
+                .getUserJobIds(user.address)
+                .call()
+                .await
+                .unwrap()
+        })
+    };
+    assert!(registered().is_empty(), "refused jobs cost no gas and register nothing");
+
+    let created =
+        job(&[&["create", "--title", "cli job", "--every", "2", "--frame", "600", "--deposit", "0.5"][..], &base[..]]
+            .concat());
+    assert!(created.status.success(), "{}", text(&created));
+    let ids = registered();
+    assert_eq!(ids.len(), 1, "{}", text(&created));
+    let job_id = ids[0].to_string();
+    assert!(text(&created).contains(&format!("job {job_id} created")), "{}", text(&created));
+    let id = U256::from_str_radix(&job_id, 10).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !job_tasks(api, admin, id, runtime).iter().any(|t| t["task_status"] == "executed") {
+        assert!(Instant::now() < deadline, "the CLI job did not run");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let listed = job(&["list"]);
+    assert!(text(&listed).contains(&job_id) && text(&listed).contains("cli job"), "{}", text(&listed));
+    let shown = job(&["show", &job_id]);
+    assert!(
+        text(&shown).contains("executed") && text(&shown).contains("\"schedule_type\": \"interval\""),
+        "{}",
+        text(&shown)
+    );
+    let paused = job(&["pause", &job_id]);
+    assert!(text(&paused).contains("paused"), "{}", text(&paused));
+    std::thread::sleep(Duration::from_millis(1_000));
+    let count = job_tasks(api, admin, id, runtime).len();
+    std::thread::sleep(Duration::from_millis(4_500));
+    assert_eq!(job_tasks(api, admin, id, runtime).len(), count, "a paused job does not fire");
+    let resumed = job(&["resume", &job_id]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let deleted = job(&["delete", &job_id]);
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    assert!(text(&deleted).contains("JobRegistry"), "{}", text(&deleted));
+    let active = runtime.block_on(async {
+        triggerx_chain::bindings::JobRegistry::new(registry, provider.clone()).isJobActive(id).call().await.unwrap()
+    });
+    assert!(!active, "deleted in the registry too");
+    let missing = job(&["show", "123"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("404"), "{}", text(&missing));
 }

@@ -6,20 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use chrono::Utc;
-use indicatif::{ProgressBar, ProgressStyle};
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_core::job_input::CreateJobData;
 use triggerx_scheduler::{TimeTriggerConfig, TimeTriggers};
-use triggerx_store::testing::{fresh_database_url, time_job_input};
-use triggerx_store::{Backend, Store};
+use triggerx_store::testing::time_job_input;
 
 use crate::cli::BenchTimeArgs;
-
-/// Owner of the benchmark's jobs.
-const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
-/// Jobs created concurrently.
-const CREATE_CONCURRENCY: usize = 16;
+use crate::commands::bench_jobs::{OWNER, measuring_window, store_with_jobs};
 
 /// Resident memory now and at its peak, from /proc (MiB; zero where unavailable).
 fn resident_mib() -> (f64, f64) {
@@ -40,41 +32,12 @@ fn resident_mib() -> (f64, f64) {
 pub async fn run(args: BenchTimeArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.jobs > 0 && args.seconds > 0, "--jobs and --seconds must be positive");
     let dir = tempfile::tempdir()?;
-    let url = fresh_database_url(Backend::Sqlite, dir.path()).await?;
-    let store = Store::connect(&url).await.context("opening the benchmark database")?;
-
-    let bar = ProgressBar::new(args.jobs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("jobs");
-    let next = Arc::new(AtomicU64::new(0));
-    let mut creators = Vec::new();
-    for _ in 0..CREATE_CONCURRENCY {
-        let (store, next, bar, total) = (store.clone(), next.clone(), bar.clone(), args.jobs as u64);
-        creators.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<(), anyhow::Error>(());
-                }
-                let job = CreateJobData {
-                    time_interval: Some(10 + (i % 51) as i64),
-                    time_frame: Some(86_400),
-                    ..time_job_input(&(i + 1).to_string(), OWNER)
-                };
-                let valid = validate_job_chain(&[job], Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
-                store.create_jobs(&valid).await?;
-                bar.inc(1);
-            }
-        }));
-    }
-    for creator in creators {
-        creator.await??;
-    }
-    bar.finish_and_clear();
+    let store = store_with_jobs(dir.path(), args.jobs, |i| CreateJobData {
+        time_interval: Some(10 + (i % 51) as i64),
+        time_frame: Some(86_400),
+        ..time_job_input(&(i + 1).to_string(), OWNER)
+    })
+    .await?;
     println!("bench time: {} interval jobs (10..=60 s) created on SQLite", args.jobs);
 
     let (queue, mut requests) = triggerx_queue::in_process();
@@ -102,20 +65,7 @@ pub async fn run(args: BenchTimeArgs) -> anyhow::Result<()> {
         histogram.reset();
     }
     let fired_before = stats.fired.load(Ordering::Relaxed);
-    let measuring = Instant::now();
-    let progress = ProgressBar::new(args.seconds);
-    progress.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} s")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    progress.set_prefix("measuring");
-    for _ in 0..args.seconds {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    let elapsed = measuring.elapsed().as_secs_f64();
+    let elapsed = measuring_window(args.seconds).await.as_secs_f64();
     let fired = stats.fired.load(Ordering::Relaxed) - fired_before;
     let (rss, peak) = resident_mib();
     let (p50, p99, p999, max, count) = {

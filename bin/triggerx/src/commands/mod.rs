@@ -4,14 +4,21 @@ mod api;
 mod apikey;
 mod bench_api;
 mod bench_chain;
+mod bench_conditions;
 mod bench_events;
+mod bench_jobs;
 mod bench_keeper;
 mod bench_time;
+mod demo;
 mod devnet;
 mod health;
+mod job;
 mod keeper;
 mod registrar;
+mod scheduler;
 mod task;
+mod task_feed;
+mod triggers;
 mod up;
 
 use std::path::Path;
@@ -26,6 +33,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Up(args) => up::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Scheduler(args) => scheduler::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Job(command) => job::run(&global.data_dir, command).await,
         Command::Task(command) => task::run(&global.data_dir, command).await,
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
@@ -37,6 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,
         Command::Bench(BenchCommand::Events(args)) => bench_events::run(args).await,
         Command::Bench(BenchCommand::Time(args)) => bench_time::run(args).await,
+        Command::Bench(BenchCommand::Conditions(args)) => bench_conditions::run(args).await,
+        Command::Bench(BenchCommand::PriceServer(args)) => bench_conditions::serve_prices(args).await,
         Command::Bench(BenchCommand::Chain(args)) => bench_chain::run(&global.data_dir, args).await,
     }
 }

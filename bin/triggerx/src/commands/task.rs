@@ -8,15 +8,12 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::cli::TaskCommand;
-use crate::commands::up::{UP_FILE, UpDescription};
+use crate::commands::up::UpDescription;
 
 /// Runs a `task` subcommand.
 pub async fn run(data_dir: &Path, command: TaskCommand) -> anyhow::Result<()> {
     let TaskCommand::Run { job, occurrence, timeout } = command;
-    let path = data_dir.join(UP_FILE);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (is `triggerx up` running with this --data-dir?)", path.display()))?;
-    let up: UpDescription = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let up = UpDescription::read(data_dir)?;
     let client = reqwest::Client::new();
     let mut body = serde_json::json!({"job_id": job});
     if let Some(key) = &occurrence {

@@ -1,6 +1,6 @@
 //! `triggerx up`: the whole keeper network in one process on this machine: two anvil chains with the
 //! contracts, the store (SQLite in the data directory), the REST API, the registrar, the health service,
-//! the time and event schedulers, the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
+//! the time, event and condition schedulers, the dispatcher and N keepers, each registered on L1, synced to the hubs and checking in. Writes what
 //! it started to `up.json` in the data directory; Ctrl-C stops everything.
 
 use std::path::Path;
@@ -19,21 +19,19 @@ use triggerx_chain::deploy::signer_from_key;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
-use triggerx_chain::watcher::WatcherConfig;
 use triggerx_health::HealthConfig;
 use triggerx_keeper::keys::KeeperKeys;
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
+use triggerx_queue::{RedisQueueConfig, redis_sender};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
-use triggerx_scheduler::{
-    Dispatcher, DispatcherConfig, EventChain, EventTriggerConfig, EventTriggers, TaskRequest, TimeTriggerConfig,
-    TimeTriggers,
-};
+use triggerx_scheduler::{Dispatcher, DispatcherConfig};
 
 use crate::cli::UpArgs;
 use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
-use crate::commands::open_store;
+use crate::commands::triggers::{LeaseSettings, run_leased};
+use crate::commands::{demo, open_store, redact, task_feed, triggers};
 
 /// Description file of a running `triggerx up` in the data directory.
 pub const UP_FILE: &str = "up.json";
@@ -69,6 +67,16 @@ pub struct UpKeeper {
     pub consensus_address: Address,
     /// libp2p peer id.
     pub peer_id: String,
+}
+
+impl UpDescription {
+    /// What the `triggerx up` running with `data_dir` started.
+    pub fn read(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = data_dir.join(UP_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {} (is `triggerx up` running with this --data-dir?)", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
 }
 
 fn step(bar: &ProgressBar, message: &str) {
@@ -181,50 +189,36 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let dispatcher =
         Dispatcher::new(store.clone(), Arc::new(dispatcher_node), dispatcher_key.clone(), DispatcherConfig::default());
     tokio::spawn(dispatcher.clone().run(reports));
-    let (queue, mut requests) = triggerx_queue::in_process();
-    let time_triggers = TimeTriggers::new(store.clone(), queue.clone(), TimeTriggerConfig::default());
-    let event_chains = deployment
-        .chains
-        .iter()
-        .map(|c| EventChain {
-            chain_id: c.chain_id,
-            rpc_url: c.rpc_url.clone(),
-            watcher: WatcherConfig {
-                // Automine makes a block only per transaction: a log would wait for the next one.
-                confirmations: if args.block_time > 0.0 { 1 } else { 0 },
-                poll_interval: Duration::from_millis(250),
-                ..Default::default()
-            },
-        })
-        .collect();
-    let event_triggers = EventTriggers::new(store.clone(), queue.clone(), event_chains, EventTriggerConfig::default());
-    let event_task = {
-        let stopped = stopped.clone();
-        tokio::spawn(async move {
-            if let Err(e) = event_triggers.run(stopped).await {
-                tracing::error!(error = %e, "event scheduler stopped");
-            }
-        })
-    };
-    let time_task = {
-        let stopped = stopped.clone();
-        tokio::spawn(async move {
-            if let Err(e) = time_triggers.run(stopped).await {
-                tracing::error!(error = %e, "time scheduler stopped");
-            }
-        })
-    };
-    {
-        let dispatcher = dispatcher.clone();
-        tokio::spawn(async move {
-            while let Some(request) = requests.recv().await {
-                let task = TaskRequest { job_id: request.job_id, occurrence_key: request.occurrence_key.clone() };
-                if let Err(e) = dispatcher.request(&task).await {
-                    tracing::warn!(job_id = %request.job_id, error = %e, "task request failed");
+    // Automine makes a block only per transaction: a log would wait for the next one.
+    let confirmations = if args.block_time > 0.0 { 1 } else { 0 };
+    let (queue, schedulers) = match &args.redis_url {
+        None => {
+            let (queue, requests) = triggerx_queue::in_process();
+            tokio::spawn(task_feed::serve_in_process(dispatcher.clone(), requests));
+            let schedulers = triggers::spawn(&store, &queue, &deployment.chains, confirmations, &stopped);
+            (queue, tokio::spawn(schedulers.join()))
+        }
+        Some(url) => {
+            let config = RedisQueueConfig { stream: args.redis_stream.clone(), ..RedisQueueConfig::new(url) };
+            let queue =
+                redis_sender(&config).await.with_context(|| format!("connecting to redis at {}", redact(url)))?;
+            let feed = task_feed::serve_redis(dispatcher.clone(), config, "up-dispatcher".into(), stopped.clone());
+            tokio::spawn(async move {
+                if let Err(e) = feed.await {
+                    tracing::error!(error = %e, "the dispatcher stopped reading task requests");
                 }
-            }
-        });
-    }
+            });
+            let schedulers = if args.no_schedulers {
+                tokio::spawn(async {})
+            } else {
+                let lease = LeaseSettings { holder: format!("up-{}", std::process::id()), ttl: Duration::from_secs(5) };
+                let (store, queue, chains, stopped) =
+                    (store.clone(), queue.clone(), deployment.chains.clone(), stopped.clone());
+                tokio::spawn(async move { run_leased(&store, &queue, &chains, confirmations, &lease, stopped).await })
+            };
+            (queue, schedulers)
+        }
+    };
     let chains: Vec<ChainContracts> =
         deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
     let mut keepers = Vec::new();
@@ -288,13 +282,23 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     std::fs::write(&out, serde_json::to_string_pretty(&description)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
     print_summary(&description, &out);
+    if args.demo {
+        let (store, stopped) = (store.clone(), stopped.clone());
+        let (api_url, admin_key) = (description.api_url.clone(), description.admin_key.clone());
+        let l2 = deployment.chain(ChainRole::L2)?.clone();
+        let user = accounts.last().cloned().context("no dev account for the demo user")?;
+        tokio::spawn(async move {
+            if let Err(e) = demo::run(store, api_url, admin_key, l2, user, stopped).await {
+                eprintln!("demo failed: {e:#}");
+            }
+        });
+    }
 
     wait_for_stop().await?;
     eprintln!("stopping...");
     let _ = stop.send(true);
     let _ = registrar_task.await;
-    let _ = time_task.await;
-    let _ = event_task.await;
+    let _ = schedulers.await;
     drop(keepers);
     health.stop();
     api.stop().await?;

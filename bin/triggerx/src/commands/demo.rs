@@ -1,0 +1,181 @@
+//! `triggerx up --demo`: once the network is up, a demo user creates one job of each kind the way
+//! any user does (on-chain in the JobRegistry, gas deposited, then the API): every 5 s, on a Transfer
+//! of more than 1,000 from the demo emitter (which the demo pokes every 7 s, alternating small and
+//! large values), and when a demo price (served here, swinging around 100) rises above 100. Then it
+//! prints each occurrence as it becomes a task and the task's outcome with its transaction hash.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use anyhow::Context;
+use serde_json::json;
+use triggerx_chain::anvil::DevAccount;
+use triggerx_chain::bindings::EventEmitter;
+use triggerx_chain::deploy::{ChainDeployment, wallet_provider};
+use triggerx_chain::jobs::{JobRegistration, deposit_gas, register_job};
+use triggerx_core::ids::JobId;
+use triggerx_core::paging::Page;
+use triggerx_core::task::TaskStatus;
+use triggerx_store::Store;
+
+/// ABI of the Counter function the demo jobs call.
+const COUNTER_ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+/// The emitter's event the event job listens to.
+const TRANSFER: &str = "Transfer(address indexed from, address indexed to, uint256 value)";
+
+/// Serves the demo price at /price: 100 + 8 x sin(2 pi t / 30 s), so it rises above 100 every 30 s.
+async fn serve_price() -> anyhow::Result<String> {
+    let started = Instant::now();
+    let app = axum::Router::new().route(
+        "/price",
+        axum::routing::get(move || async move {
+            let t = started.elapsed().as_secs_f64();
+            let price = 100.0 + 8.0 * (t / 30.0 * std::f64::consts::TAU).sin();
+            format!(r#"{{"symbol":"DEMO","price":"{price:.2}"}}"#)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/price", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "demo price server stopped");
+        }
+    });
+    Ok(url)
+}
+
+/// Creates the demo jobs and follows them until `stopped` turns true.
+pub async fn run(
+    store: Store,
+    api_url: String,
+    admin_key: String,
+    chain: ChainDeployment,
+    user: DevAccount,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let price_url = serve_price().await?;
+    let counter = chain.address("Counter")?;
+    let emitter = chain.address("EventEmitter")?;
+    deposit_gas(&chain.rpc_url, &user.private_key, chain.address("TriggerGasRegistry")?, U256::from(10u128.pow(18)))
+        .await
+        .context("depositing the demo user's gas")?;
+    let target = |by: u32| {
+        json!({"target_chain_id": chain.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+            "target_function": "incrementBy", "abi": COUNTER_ABI, "arg_type": 1, "arguments": [by.to_string()]})
+    };
+    let specs = [
+        (
+            "every 5 s",
+            JobRegistration::interval("every 5 s", counter, 5, 3600),
+            json!({"task_definition_id": 1,
+            "schedule_type": "interval", "time_interval": 5}),
+            target(1),
+        ),
+        (
+            "on Transfer > 1000",
+            JobRegistration::event("on Transfer > 1000", counter, true, 3600),
+            json!({"task_definition_id": 3,
+            "trigger_chain_id": chain.chain_id.to_string(), "trigger_contract_address": format!("{emitter:#x}"),
+            "trigger_event": TRANSFER, "event_filter": "value > 1000"}),
+            target(10),
+        ),
+        (
+            "price above 100",
+            JobRegistration::condition("price above 100", counter, true, 3600),
+            json!({"task_definition_id": 5,
+            "condition_type": "greater_than", "lower_limit": 100, "value_source_type": "api",
+            "value_source_url": price_url, "selected_key_route": "price"}),
+            target(100),
+        ),
+    ];
+    let client = reqwest::Client::new();
+    let mut titles: HashMap<JobId, &str> = HashMap::new();
+    for (title, registration, trigger, target) in specs {
+        let job_id = register_job(&chain.rpc_url, &user.private_key, chain.address("JobRegistry")?, &registration)
+            .await
+            .with_context(|| format!("registering the demo job '{title}'"))?;
+        let mut body = json!({"job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address),
+            "job_title": title, "time_frame": 3600, "recurring": true, "created_chain_id": chain.chain_id.to_string()});
+        for part in [trigger, target] {
+            if let (Some(into), Some(from)) = (body.as_object_mut(), part.as_object()) {
+                into.extend(from.clone());
+            }
+        }
+        let response = client
+            .post(format!("{api_url}/api/jobs"))
+            .header("x-api-key", &admin_key)
+            .json(&json!([body]))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "creating '{title}': {}", response.text().await?);
+        let id = JobId::parse(&job_id.to_string(), "job_id").map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        titles.insert(id, title);
+        println!("demo: created job \"{title}\" ({job_id})");
+    }
+    println!("demo: price source {price_url}; the emitter is poked every 7 s. Occurrences follow:");
+    tokio::spawn(poke_emitter(chain.rpc_url.clone(), user.private_key.clone(), emitter, user.address, stopped.clone()));
+
+    let titles = Arc::new(titles);
+    let mut seen: HashMap<i64, TaskStatus> = HashMap::new();
+    loop {
+        for (job_id, title) in titles.iter() {
+            let Ok((tasks, _)) = store.tasks_of_job(*job_id, Page { limit: 50, offset: 0 }).await else { continue };
+            for task in tasks {
+                let before = seen.insert(task.task_id, task.task_status);
+                if before == Some(task.task_status) {
+                    continue;
+                }
+                let time = chrono::Local::now().format("%H:%M:%S");
+                if before.is_none() {
+                    println!("{time}  {title:<20} occurrence {} -> task {}", task.occurrence_key, task.task_id);
+                }
+                match task.task_status {
+                    TaskStatus::Executed => println!(
+                        "{time}  {title:<20} task {:<4} executed  tx {} (keeper {})",
+                        task.task_id,
+                        task.execution_tx_hash,
+                        task.task_performer_id.map(|k| k.to_string()).unwrap_or_default()
+                    ),
+                    TaskStatus::Failed => {
+                        println!("{time}  {title:<20} task {:<4} failed    {}", task.task_id, task.task_error)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stopped.changed() => return Ok(()),
+        }
+    }
+}
+
+/// Emits a Transfer every 7 s, alternating 500 (ignored by the filter) and 5,000 (fires the job).
+async fn poke_emitter(
+    rpc_url: String,
+    key: String,
+    emitter: Address,
+    to: Address,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut large = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(7)) => {}
+            _ = stopped.changed() => return,
+        }
+        large = !large;
+        let value = if large { 5_000u64 } else { 500 };
+        let sent = async {
+            let contract = EventEmitter::new(emitter, wallet_provider(&rpc_url, &key)?);
+            contract.emitTransfer(Address::ZERO, to, U256::from(value)).send().await?.get_receipt().await?;
+            anyhow::Ok(())
+        };
+        match sent.await {
+            Ok(()) => println!("{}  demo emitter        Transfer of {value}", chrono::Local::now().format("%H:%M:%S")),
+            Err(e) => tracing::warn!(error = %e, "demo: poking the emitter failed"),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Helpers shared by the end-to-end tests: starting `triggerx up`, creating a job the way a user does
+//! (on-chain, gas deposit, then the API), and reading a job's tasks.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+use serde_json::{Value, json};
+
+/// ABI of the Counter's `incrementBy(uint256)`.
+pub const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+
+/// Registers `registration` on L2 as `user`, deposits 1 ETH of gas for it, and posts `job` (one job of
+/// the SDK's body; its job_id and user_address are filled in) to the API.
+pub async fn create_job(
+    l2: &triggerx_chain::deploy::ChainDeployment,
+    user: &triggerx_chain::anvil::DevAccount,
+    registration: &triggerx_chain::jobs::JobRegistration,
+    mut job: Value,
+    api: &str,
+    admin: &str,
+) -> U256 {
+    let registry = l2.address("JobRegistry").unwrap();
+    let job_id =
+        triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, registry, registration).await.unwrap();
+    let gas_registry = l2.address("TriggerGasRegistry").unwrap();
+    let deposit = U256::from(10u128.pow(18));
+    triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, gas_registry, deposit).await.unwrap();
+    job["job_id"] = json!(job_id.to_string());
+    job["user_address"] = json!(format!("{:#x}", user.address));
+    let response = reqwest::Client::new()
+        .post(format!("{api}/api/jobs"))
+        .header("x-api-key", admin)
+        .json(&json!([job]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    job_id
+}
+
+/// Starts `triggerx [global..] --data-dir DIR up --block-time 0 --api-listen/--health-listen 127.0.0.1:0
+/// [extra..]` and waits until it has written `up.json`; returns the process and that description.
+pub fn start_up(dir: &Path, global: &[&str], extra: &[&str]) -> (Child, Value) {
+    let mut up = Command::new(env!("CARGO_BIN_EXE_triggerx"))
+        .args(["--data-dir", dir.to_str().unwrap()])
+        .args(global)
+        .args(["up", "--block-time", "0", "--api-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up_file = dir.join("up.json");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !up_file.is_file() {
+        assert!(Instant::now() < deadline, "up.json not written within 180 s");
+        assert!(up.try_wait().unwrap().is_none(), "triggerx up exited early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let description = serde_json::from_str(&std::fs::read_to_string(&up_file).unwrap()).unwrap();
+    (up, description)
+}
+
+/// Tasks of `job_id` as the API lists them.
+pub fn job_tasks(api: &str, admin: &str, job_id: U256, runtime: &tokio::runtime::Runtime) -> Vec<Value> {
+    runtime.block_on(async {
+        let tasks: Value = reqwest::Client::new()
+            .get(format!("{api}/api/jobs/{job_id}/tasks?limit=100"))
+            .header("x-api-key", admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tasks["tasks"].as_array().unwrap().clone()
+    })
+}
