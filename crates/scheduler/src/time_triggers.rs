@@ -17,7 +17,7 @@ use triggerx_core::ids::JobId;
 use triggerx_core::job::JobStatus;
 use triggerx_core::time::{UnixMillis, now_millis};
 use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
-use triggerx_store::{Store, StoreError, TimeSchedule};
+use triggerx_store::{NextOccurrence, Store, StoreError, TimeSchedule};
 
 use crate::timers::{Fingerprint, TimerEntry, Timers};
 
@@ -97,8 +97,8 @@ pub enum TimeTriggerError {
 }
 
 enum Write {
-    Next(JobId, Option<UnixMillis>),
-    Finish(JobId, JobStatus),
+    Next(NextOccurrence),
+    Finish(JobId, JobStatus, i64),
 }
 
 /// The time scheduler.
@@ -125,6 +125,7 @@ fn fingerprint(job: &TimeSchedule) -> Fingerprint {
             job.expiration_time,
             job.recurring,
         ),
+        schedule_version: job.schedule_version,
     }
 }
 
@@ -203,17 +204,19 @@ impl TimeTriggers {
                 let _ = histogram.record(u64::try_from(late).unwrap_or(0).max(1));
             }
             metrics::histogram!("triggerx_time_trigger_lateness_seconds").record(late as f64 / 1e6);
-            let following = timers.get(&job_id).and_then(|entry| entry.following(at));
-            match following {
+            let Some(entry) = timers.get(&job_id) else { continue };
+            let version = entry.fingerprint.schedule_version;
+            match entry.following(at) {
                 Some(next) => {
                     timers.reschedule(job_id, next);
-                    let _ = writes.send(Write::Next(job_id, Some(next)));
+                    let _ =
+                        writes.send(Write::Next(NextOccurrence { job_id, at: Some(next), schedule_version: version }));
                 }
                 None => {
                     let recurring = timers.remove(&job_id).is_some_and(|e| e.recurring);
-                    let _ = writes.send(Write::Next(job_id, None));
+                    let _ = writes.send(Write::Next(NextOccurrence { job_id, at: None, schedule_version: version }));
                     let status = if recurring { JobStatus::Expired } else { JobStatus::Completed };
-                    let _ = writes.send(Write::Finish(job_id, status));
+                    let _ = writes.send(Write::Finish(job_id, status, version));
                 }
             }
         }
@@ -260,10 +263,15 @@ impl TimeTriggers {
             },
             _ => probe.next_after(now),
         };
+        let version = job.schedule_version;
         match next {
             Some(next) => {
                 if persisted != Some(next) {
-                    let _ = writes.send(Write::Next(job.job_id, Some(next)));
+                    let _ = writes.send(Write::Next(NextOccurrence {
+                        job_id: job.job_id,
+                        at: Some(next),
+                        schedule_version: version,
+                    }));
                 }
                 let mut entry = probe;
                 entry.next = next;
@@ -271,8 +279,12 @@ impl TimeTriggers {
             }
             None => {
                 timers.remove(&job.job_id);
-                let _ = writes.send(Write::Next(job.job_id, None));
-                let _ = writes.send(Write::Finish(job.job_id, JobStatus::Expired));
+                let _ = writes.send(Write::Next(NextOccurrence {
+                    job_id: job.job_id,
+                    at: None,
+                    schedule_version: version,
+                }));
+                let _ = writes.send(Write::Finish(job.job_id, JobStatus::Expired, version));
             }
         }
     }
@@ -282,15 +294,15 @@ impl TimeTriggers {
 async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, every: Duration) {
     let mut open = true;
     while open {
-        let mut next: HashMap<JobId, Option<UnixMillis>> = HashMap::new();
+        let mut next: HashMap<JobId, NextOccurrence> = HashMap::new();
         let mut finished = Vec::new();
         let deadline = tokio::time::Instant::now() + every;
         loop {
             match tokio::time::timeout_at(deadline, pending.recv()).await {
-                Ok(Some(Write::Next(job_id, at))) => {
-                    next.insert(job_id, at);
+                Ok(Some(Write::Next(occurrence))) => {
+                    next.insert(occurrence.job_id, occurrence);
                 }
-                Ok(Some(Write::Finish(job_id, status))) => finished.push((job_id, status)),
+                Ok(Some(Write::Finish(job_id, status, version))) => finished.push((job_id, status, version)),
                 Ok(None) => {
                     open = false;
                     break;
@@ -298,12 +310,17 @@ async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, ever
                 Err(_) => break,
             }
         }
-        let batch: Vec<(JobId, Option<UnixMillis>)> = next.into_iter().collect();
-        if let Err(e) = store.set_next_executions(&batch).await {
-            tracing::warn!(error = %e, jobs = batch.len(), "could not persist next occurrences");
+        let batch: Vec<NextOccurrence> = next.into_values().collect();
+        match store.set_next_executions(&batch).await {
+            Ok(recorded) if recorded < batch.len() as u64 => tracing::debug!(
+                skipped = batch.len() as u64 - recorded,
+                "next occurrences of schedules changed meanwhile were not recorded"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, jobs = batch.len(), "could not persist next occurrences"),
         }
-        for (job_id, status) in finished {
-            match store.finish_job(job_id, status).await {
+        for (job_id, status, version) in finished {
+            match store.finish_time_job(job_id, status, version).await {
                 Ok(true) => tracing::info!(%job_id, status = status.as_str(), "job finished"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(%job_id, error = %e, "could not finish the job"),

@@ -16,6 +16,9 @@ use triggerx_core::time::{UnixMillis, to_datetime};
 pub struct Fingerprint {
     /// Schedule type, interval, cron expression, instants, time zone, end of frame, recurring.
     pub parts: (String, i64, String, String, String, UnixMillis, bool),
+    /// The stored schedule version these were read at (what the scheduler's writes are checked
+    /// against).
+    pub schedule_version: i64,
 }
 
 /// One scheduled job.
@@ -159,8 +162,10 @@ mod tests {
     use super::*;
 
     fn interval(seconds: u64, next: UnixMillis) -> TimerEntry {
-        let fingerprint =
-            Fingerprint { parts: (String::new(), 0, String::new(), String::new(), String::new(), 0, true) };
+        let fingerprint = Fingerprint {
+            parts: (String::new(), 0, String::new(), String::new(), String::new(), 0, true),
+            schedule_version: 0,
+        };
         TimerEntry::new(Schedule::Interval { seconds }, Tz::UTC, i64::MAX / 2, true, next, fingerprint)
     }
 

@@ -172,8 +172,10 @@ impl Store {
                 }
             }
         }
-        let schedule_changed =
-            update.time_interval.is_some() || update.timezone.is_some() || update.time_frame.is_some();
+        let schedule_changed = update.time_interval.is_some()
+            || update.timezone.is_some()
+            || update.time_frame.is_some()
+            || update.recurring.is_some();
         if schedule_changed && let Trigger::Time(t) = &mut job.spec.trigger {
             t.next_execution_timestamp = next_occurrence(t, &job.spec.timezone, now, job.spec.expiration_time)?;
         }
@@ -201,13 +203,18 @@ impl Store {
         .bind(job_id.to_string())
         .execute(&mut *tx)
         .await?;
-        if let Trigger::Time(t) = &job.spec.trigger {
-            sqlx::query("UPDATE time_jobs SET time_interval = $1, next_execution_timestamp = $2 WHERE job_id = $3")
-                .bind(t.time_interval)
-                .bind(t.next_execution_timestamp)
-                .bind(job_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+        // Only a schedule change touches the next occurrence (and bumps the version, so a scheduler's
+        // write computed from the old schedule is refused); otherwise it stays the scheduler's.
+        if schedule_changed && let Trigger::Time(t) = &job.spec.trigger {
+            sqlx::query(
+                "UPDATE time_jobs SET time_interval = $1, next_execution_timestamp = $2, \
+                 schedule_version = schedule_version + 1 WHERE job_id = $3",
+            )
+            .bind(t.time_interval)
+            .bind(t.next_execution_timestamp)
+            .bind(job_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(job)

@@ -23,5 +23,5 @@ pub use apikeys::{API_KEY_PREFIX, DEFAULT_ADMIN_RATE_LIMIT, hash_api_key};
 pub use connect::{Backend, Store};
 pub use error::StoreError;
 pub use jobs::CreatedJobs;
-pub use schedules::TimeSchedule;
+pub use schedules::{NextOccurrence, TimeSchedule};
 pub use tasks::NewTask;

@@ -26,11 +26,25 @@ pub struct TimeSchedule {
     pub expiration_time: UnixMillis,
     /// The schedule and the persisted next occurrence.
     pub trigger: TimeTrigger,
+    /// Bumped by every schedule change through the API; writes of the next occurrence name the
+    /// version they were computed from.
+    pub schedule_version: i64,
+}
+
+/// A next occurrence to record (none: the job has no more), computed from `schedule_version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextOccurrence {
+    /// The job.
+    pub job_id: JobId,
+    /// The next occurrence.
+    pub at: Option<UnixMillis>,
+    /// The schedule version it was computed from.
+    pub schedule_version: i64,
 }
 
 const TIME_SCHEDULE_SELECT: &str = "SELECT j.job_id, j.status, j.recurring, j.timezone, j.expiration_time, \
-    t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp \
-    FROM jobs j JOIN time_jobs t ON t.job_id = j.job_id";
+    t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp, \
+    t.schedule_version FROM jobs j JOIN time_jobs t ON t.job_id = j.job_id";
 
 /// Rows read per query when loading every time job (bounds memory at start-up).
 const TIME_SCHEDULE_PAGE: i64 = 10_000;
@@ -45,6 +59,7 @@ fn time_schedule_from_row(row: &AnyRow) -> Result<TimeSchedule, StoreError> {
         timezone: get(row, "timezone")?,
         expiration_time: get(row, "expiration_time")?,
         trigger: time_trigger_from_row(row)?,
+        schedule_version: get(row, "schedule_version")?,
     })
 }
 
@@ -94,22 +109,51 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
-    /// Records the next occurrence of many time jobs in one transaction.
-    pub async fn set_next_executions(&self, next: &[(JobId, Option<UnixMillis>)]) -> Result<(), StoreError> {
+    /// Records the next occurrence of many time jobs in one transaction; a job whose schedule changed
+    /// since the version an occurrence was computed from keeps the next occurrence the change set.
+    /// Returns how many were recorded.
+    pub async fn set_next_executions(&self, next: &[NextOccurrence]) -> Result<u64, StoreError> {
         if next.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        for (job_id, at) in next {
-            sqlx::query("UPDATE time_jobs SET next_execution_timestamp = $1 WHERE job_id = $2")
-                .bind(*at)
-                .bind(job_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+        let mut recorded = 0;
+        for occurrence in next {
+            let done = sqlx::query(
+                "UPDATE time_jobs SET next_execution_timestamp = $1 WHERE job_id = $2 AND schedule_version = $3",
+            )
+            .bind(occurrence.at)
+            .bind(occurrence.job_id.to_string())
+            .bind(occurrence.schedule_version)
+            .execute(&mut *tx)
+            .await?;
+            recorded += done.rows_affected();
         }
         tx.commit().await?;
-        Ok(())
+        Ok(recorded)
+    }
+
+    /// Ends a time job's run (expired or completed) unless it is no longer pending or running, or its
+    /// schedule changed since `schedule_version` (a longer time frame, say). Returns whether it ended.
+    pub async fn finish_time_job(
+        &self,
+        job_id: JobId,
+        status: JobStatus,
+        schedule_version: i64,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $1, updated_at = $2 WHERE job_id = $3 AND status IN ('pending', 'running') \
+             AND job_id IN (SELECT job_id FROM time_jobs WHERE job_id = $3 AND schedule_version = $4)",
+        )
+        .bind(status.as_str())
+        .bind(now_millis())
+        .bind(job_id.to_string())
+        .bind(schedule_version)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Records what the condition scheduler saw and did for many jobs in one transaction (the update

@@ -9,7 +9,7 @@ use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::paging::Page;
 use triggerx_core::task::{TaskExecutionUpdate, TaskStatus};
 use triggerx_store::testing::{fresh_store, time_job_input};
-use triggerx_store::{Backend, NewTask, Store, StoreError};
+use triggerx_store::{Backend, NewTask, NextOccurrence, Store, StoreError};
 
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 const OTHER: &str = "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359";
@@ -53,6 +53,7 @@ both_backends!(
     chain_is_all_or_nothing,
     lists_by_owner_with_paging,
     updates_pause_resume_delete,
+    a_schedule_change_is_not_overwritten_by_a_scheduler,
     tasks_are_unique_per_occurrence,
     keepers_upsert_and_count,
     api_keys_hash_and_revoke,
@@ -146,6 +147,41 @@ async fn updates_pause_resume_delete(backend: Backend) {
     let (visible, _) = s.list_jobs(Some(OWNER), false, Page::default()).await.unwrap();
     assert!(visible.is_empty(), "deleted jobs are not listed");
     assert!(matches!(s.delete_job(JobId::parse("43", "").unwrap()).await, Err(StoreError::NotFound(_))));
+}
+
+/// A scheduler's write of the next occurrence (or of the end of the run) computed from the schedule it
+/// read loses against a schedule change made meanwhile; pausing, which changes no schedule, does not
+/// move the version or the next occurrence.
+async fn a_schedule_change_is_not_overwritten_by_a_scheduler(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(backend, &dir).await;
+    let id = JobId::parse("7", "").unwrap();
+    s.create_jobs(&validate_job_chain(&[time_job("7", OWNER)], Utc::now()).unwrap()).await.unwrap();
+    let read = s.schedulable_time_jobs().await.unwrap().pop().unwrap();
+    assert_eq!(read.schedule_version, 0);
+    let scheduler_next = read.trigger.next_execution_timestamp.unwrap() + 10_000;
+
+    let update = JobUpdate { time_interval: Some(600), ..Default::default() };
+    s.update_job(id, &update.validate().unwrap()).await.unwrap();
+    let changed = s.schedulable_time_jobs().await.unwrap().pop().unwrap();
+    assert_eq!(changed.schedule_version, 1);
+    let api_next = changed.trigger.next_execution_timestamp.unwrap();
+
+    let stale = NextOccurrence { job_id: id, at: Some(scheduler_next), schedule_version: 0 };
+    assert_eq!(s.set_next_executions(&[stale]).await.unwrap(), 0);
+    assert!(!s.finish_time_job(id, JobStatus::Expired, 0).await.unwrap());
+    let kept = s.schedulable_time_jobs().await.unwrap().pop().unwrap();
+    assert_eq!((kept.trigger.next_execution_timestamp, kept.status), (Some(api_next), JobStatus::Pending));
+
+    let current = NextOccurrence { job_id: id, at: Some(api_next + 3_600_000), schedule_version: 1 };
+    assert_eq!(s.set_next_executions(&[current]).await.unwrap(), 1);
+    s.set_job_paused(id, true).await.unwrap();
+    s.set_job_paused(id, false).await.unwrap();
+    let resumed = s.schedulable_time_jobs().await.unwrap().pop().unwrap();
+    assert_eq!(resumed.schedule_version, 1);
+    assert_eq!(resumed.trigger.next_execution_timestamp, Some(api_next + 3_600_000));
+    assert!(s.finish_time_job(id, JobStatus::Expired, 1).await.unwrap());
+    assert_eq!(s.require_job(id).await.unwrap().status, JobStatus::Expired);
 }
 
 async fn tasks_are_unique_per_occurrence(backend: Backend) {
