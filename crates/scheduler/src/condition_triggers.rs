@@ -18,7 +18,7 @@ use triggerx_core::ids::{JobId, TriggerKind};
 use triggerx_core::job::{ConditionState, Job, JobStatus, Trigger};
 use triggerx_core::numbers::Decimal;
 use triggerx_core::time::{UnixMillis, now_millis};
-use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{FINAL_SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
 use triggerx_store::{Store, StoreError};
 
 use crate::condition_sources::{Extraction, FetchLimits, Reading, SourceKey, SourceReader, plan};
@@ -436,6 +436,18 @@ impl ConditionTriggers {
     /// Writes changed states (firings and failures at once, values at most every
     /// `value_report_every`) and finishes jobs that are done.
     async fn write_states(&self, book: &mut Book, finished: &mut Vec<(JobId, JobStatus)>, everything: bool) {
+        // A firing is recorded only once its request is safe, so a crash in between fires it again (as
+        // the same occurrence, onto its task) instead of losing it. While running this only looks (the
+        // loop must keep reading sources) and tries again on the next round.
+        let patience = if everything { FINAL_SETTLE_PATIENCE } else { Duration::ZERO };
+        if !self.queue.settle(patience).await {
+            if everything {
+                tracing::warn!(
+                    "the last task requests were not handled before stopping; their firings are not recorded"
+                );
+            }
+            return;
+        }
         let now = now_millis();
         let report_ms = self.config.value_report_every.as_millis() as i64;
         let mut batch = Vec::new();

@@ -22,7 +22,7 @@ use triggerx_core::event_filter::{EventFilter, compile};
 use triggerx_core::ids::{JobId, TriggerKind};
 use triggerx_core::job::{Job, JobStatus, Trigger};
 use triggerx_core::time::now_millis;
-use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
 use triggerx_store::{Store, StoreError};
 
 use crate::listener_index::{RangeKey, SourceIndex};
@@ -337,6 +337,11 @@ impl EventTriggers {
                     }
                 }
             }
+            // The checkpoint moves only once the batch's requests are safe: after a crash the batch is
+            // read again and its logs land on the tasks they already have. Stopped before that, it stays.
+            if !self.settle(&stop).await? {
+                return Ok(());
+            }
             if let Err(e) = watcher.commit(&batch).await {
                 tracing::warn!(chain = chain.chain_id, error = %e, "could not save the watcher checkpoint");
             }
@@ -346,6 +351,23 @@ impl EventTriggers {
                     _ = stop.changed() => {}
                 }
             }
+        }
+    }
+
+    /// Waits until the requests sent so far are safe (true), or the scheduler is told to stop first
+    /// (false).
+    async fn settle(&self, stop: &watch::Receiver<bool>) -> Result<bool, EventTriggerError> {
+        loop {
+            if self.queue.settle(SETTLE_PATIENCE).await {
+                return Ok(true);
+            }
+            if self.queue.is_closed() {
+                return Err(EventTriggerError::QueueClosed);
+            }
+            if *stop.borrow() {
+                return Ok(false);
+            }
+            tracing::debug!("task requests not yet handled; the log checkpoint waits");
         }
     }
 

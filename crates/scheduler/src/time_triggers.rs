@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use triggerx_core::ids::JobId;
 use triggerx_core::job::JobStatus;
 use triggerx_core::time::{UnixMillis, now_millis};
-use triggerx_queue::{TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{FINAL_SETTLE_PATIENCE, SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
 use triggerx_store::{NextOccurrence, Store, StoreError, TimeSchedule};
 
 use crate::timers::{Fingerprint, TimerEntry, Timers};
@@ -145,7 +145,7 @@ impl TimeTriggers {
         let started = now_millis();
         let mut timers = Timers::default();
         let (writes, pending) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(persist(self.store.clone(), pending, self.config.persist_every));
+        let writer = tokio::spawn(persist(self.store.clone(), self.queue.clone(), pending, self.config.persist_every));
         for job in self.store.schedulable_time_jobs().await? {
             self.admit(&mut timers, &job, started, true, &writes);
         }
@@ -290,12 +290,14 @@ impl TimeTriggers {
     }
 }
 
-/// Writes next occurrences (the last one per job wins) and finished jobs in batches.
-async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, every: Duration) {
+/// Writes next occurrences (the last one per job wins) and finished jobs in batches, each only once
+/// the requests sent before it are safe (see [`TaskQueueSender::settle`]): a crash can then make a
+/// restart fire an occurrence again (landing on its task), never skip one whose request was lost.
+async fn persist(store: Store, queue: TaskQueueSender, mut pending: mpsc::UnboundedReceiver<Write>, every: Duration) {
+    let mut next: HashMap<JobId, NextOccurrence> = HashMap::new();
+    let mut finished = Vec::new();
     let mut open = true;
     while open {
-        let mut next: HashMap<JobId, NextOccurrence> = HashMap::new();
-        let mut finished = Vec::new();
         let deadline = tokio::time::Instant::now() + every;
         loop {
             match tokio::time::timeout_at(deadline, pending.recv()).await {
@@ -310,7 +312,23 @@ async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, ever
                 Err(_) => break,
             }
         }
-        let batch: Vec<NextOccurrence> = next.into_values().collect();
+        if next.is_empty() && finished.is_empty() {
+            continue;
+        }
+        let patience = if open { SETTLE_PATIENCE } else { FINAL_SETTLE_PATIENCE };
+        if !queue.settle(patience).await {
+            if open {
+                tracing::debug!(jobs = next.len(), "requests not yet handled; next occurrences wait");
+                continue;
+            }
+            tracing::warn!(
+                jobs = next.len(),
+                "the last requests were not handled before stopping; their next occurrences are not \
+                 recorded (a restart fires those occurrences again, onto the same tasks)"
+            );
+            break;
+        }
+        let batch: Vec<NextOccurrence> = next.drain().map(|(_, occurrence)| occurrence).collect();
         match store.set_next_executions(&batch).await {
             Ok(recorded) if recorded < batch.len() as u64 => tracing::debug!(
                 skipped = batch.len() as u64 - recorded,
@@ -319,7 +337,7 @@ async fn persist(store: Store, mut pending: mpsc::UnboundedReceiver<Write>, ever
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, jobs = batch.len(), "could not persist next occurrences"),
         }
-        for (job_id, status, version) in finished {
+        for (job_id, status, version) in finished.drain(..) {
             match store.finish_time_job(job_id, status, version).await {
                 Ok(true) => tracing::info!(%job_id, status = status.as_str(), "job finished"),
                 Ok(false) => {}

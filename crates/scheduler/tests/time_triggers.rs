@@ -1,6 +1,7 @@
 //! The time scheduler on a real store: occurrences at the scheduled instants until the time frame ends,
 //! a restart that neither loses nor duplicates occurrences, API changes (pause, resume, delete) followed
-//! without a restart, cron with seconds in a time zone, and one-shot instants.
+//! without a restart, cron with seconds in a time zone, one-shot instants, and progress recorded only
+//! once the dispatcher has the request.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -34,6 +35,20 @@ fn start(store: &Store, missed: MissedPolicy) -> (Running, TaskQueueReceiver) {
     let config = TimeTriggerConfig { missed, follow_every: Duration::from_millis(100), ..Default::default() };
     let scheduler = TimeTriggers::new(store.clone(), queue, config);
     (Running::spawn(|stop| scheduler.run(stop)), requests)
+}
+
+/// A one-shot job `id` at the whole second about `in_ms` from now; returns it and that second.
+async fn one_shot_in(store: &Store, id: u64, in_ms: i64) -> (JobId, i64) {
+    let at_seconds = (Utc::now() + chrono::Duration::milliseconds(in_ms)).timestamp();
+    let at = chrono::DateTime::from_timestamp(at_seconds, 0).unwrap();
+    let job = CreateJobData {
+        schedule_type: Some("specific".into()),
+        time_interval: None,
+        specific_schedule: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        recurring: false,
+        ..time_job(id)
+    };
+    (create(store, job).await, at_seconds)
 }
 
 /// Occurrence instants received for `job` within `within`.
@@ -124,19 +139,7 @@ async fn cron_with_seconds_in_a_zone_and_one_shot_instants() {
         },
     )
     .await;
-    let at_seconds = (Utc::now() + chrono::Duration::milliseconds(2_000)).timestamp();
-    let at = chrono::DateTime::from_timestamp(at_seconds, 0).unwrap();
-    let one_shot = create(
-        &store,
-        CreateJobData {
-            schedule_type: Some("specific".into()),
-            time_interval: None,
-            specific_schedule: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            recurring: false,
-            ..time_job(6)
-        },
-    )
-    .await;
+    let (one_shot, at_seconds) = one_shot_in(&store, 6, 2_000).await;
     let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
     let mut cron_seen = Vec::new();
     let mut shot_seen = Vec::new();
@@ -155,4 +158,34 @@ async fn cron_with_seconds_in_a_zone_and_one_shot_instants() {
     assert!(cron_seen.windows(2).all(|w| w[1] - w[0] == 2_000), "{cron_seen:?}");
     assert_eq!(shot_seen, vec![at_seconds * 1000], "the one instant, once");
     assert_eq!(store.require_job(one_shot).await.unwrap().status, JobStatus::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_is_recorded_only_once_its_request_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let (one_shot, at_seconds) = one_shot_in(&store, 7, 1_500).await;
+    let next = |job: triggerx_core::job::Job| match job.spec.trigger {
+        triggerx_core::job::Trigger::Time(t) => t.next_execution_timestamp,
+        _ => panic!("time job"),
+    };
+
+    // The request is sent but the dispatcher never gets to it (as if the process died first): the
+    // one-shot is neither completed nor moved past its instant, so the restart fires it again.
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    tokio::time::sleep(Duration::from_millis((at_seconds * 1000 + 800 - now_millis()).max(0) as u64)).await;
+    running.stop().await;
+    let untouched = store.require_job(one_shot).await.unwrap();
+    assert_eq!((untouched.status, next(untouched)), (JobStatus::Pending, Some(at_seconds * 1000)));
+    let unhandled = requests.recv().await.unwrap();
+    assert_eq!(unhandled.occurrence_key, format!("time:{}", at_seconds * 1000));
+    drop(requests);
+
+    // Restarted and handled this time: fired once more (the same occurrence), then recorded.
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    let seen = collect(&mut requests, one_shot, Duration::from_millis(1_000)).await;
+    assert_eq!(seen, vec![at_seconds * 1000], "the same occurrence, once");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(store.require_job(one_shot).await.unwrap().status, JobStatus::Completed);
+    running.stop().await;
 }

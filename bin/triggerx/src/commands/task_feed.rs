@@ -26,10 +26,24 @@ async fn handle(dispatcher: &Dispatcher, request: &TaskRequestMessage) -> bool {
     }
 }
 
-/// Serves the in-process queue until every sender is gone.
+/// How long the in-process feed keeps retrying a request that failed on the store.
+const IN_PROCESS_RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// Serves the in-process queue until every sender is gone. A request failing on the store is retried
+/// with back-off (the in-process queue has no redelivery); the schedulers record their progress only
+/// once it is handled.
 pub async fn serve_in_process(dispatcher: Arc<Dispatcher>, mut requests: TaskQueueReceiver) {
     while let Some(request) = requests.recv().await {
-        handle(&dispatcher, &request).await;
+        let started = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        while !handle(&dispatcher, &request).await {
+            if started.elapsed() >= IN_PROCESS_RETRY_FOR {
+                tracing::error!(job_id = %request.job_id, occurrence = %request.occurrence_key, "giving up on a task request");
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
     }
 }
 
