@@ -318,11 +318,13 @@ impl EventTriggers {
                 }
             };
             let available = Instant::now();
+            // One-shot jobs that fired, finished only once their requests are safe.
+            let mut fired_once = Vec::new();
             for event in &batch.events {
                 match event {
                     WatchEvent::Log { filters, log } => {
                         self.stats.logs.fetch_add(1, Ordering::Relaxed);
-                        self.fire(&watcher, &mut listeners, filters, log, available).await?;
+                        self.fire(&watcher, &mut listeners, filters, log, available, &mut fired_once).await?;
                     }
                     WatchEvent::Removed(id) => {
                         self.stats.removed.fetch_add(1, Ordering::Relaxed);
@@ -341,6 +343,9 @@ impl EventTriggers {
             // read again and its logs land on the tasks they already have. Stopped before that, it stays.
             if !self.settle(&stop).await? {
                 return Ok(());
+            }
+            for job_id in fired_once {
+                self.finish(job_id, JobStatus::Completed).await;
             }
             if let Err(e) = watcher.commit(&batch).await {
                 tracing::warn!(chain = chain.chain_id, error = %e, "could not save the watcher checkpoint");
@@ -371,7 +376,8 @@ impl EventTriggers {
         }
     }
 
-    /// Sends one task request per listening job whose filter the log passes.
+    /// Sends one task request per listening job whose filter the log passes; a one-shot job stops
+    /// listening and is added to `fired_once`.
     async fn fire(
         &self,
         watcher: &LogWatcher<Store>,
@@ -379,6 +385,7 @@ impl EventTriggers {
         filters: &[FilterId],
         log: &alloy::rpc::types::Log,
         available: Instant,
+        fired_once: &mut Vec<JobId>,
     ) -> Result<(), EventTriggerError> {
         let (Some(hash), Some(index)) = (log.block_hash, log.log_index) else { return Ok(()) };
         let key = format!("event:{hash:#x}:{index}");
@@ -405,13 +412,13 @@ impl EventTriggers {
                     let _ = histogram.record((available.elapsed().as_micros() as u64).max(1));
                 }
                 if !listener.recurring {
-                    finished.push((job_id, JobStatus::Completed));
+                    finished.push(job_id);
                 }
             }
         }
-        for (job_id, status) in finished {
+        for job_id in finished {
             listeners.remove(watcher, &job_id).await;
-            self.finish(job_id, status).await;
+            fired_once.push(job_id);
         }
         Ok(())
     }
