@@ -122,9 +122,7 @@ impl TaskQueueSender {
             Sender::Redis(_) => true,
         }
     }
-}
 
-impl TaskQueueSender {
     /// The consumer of an in-process queue is gone (nothing sent will be handled any more).
     pub fn is_closed(&self) -> bool {
         match &self.inner {
