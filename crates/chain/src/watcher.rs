@@ -175,7 +175,11 @@ impl<C: CheckpointStore> LogWatcher<C> {
                     Some(block) => block,
                     None => self.safe_head().await? + 1,
                 };
-                Checkpoint { next_block, recent: Vec::new() }
+                let first = Checkpoint { next_block, recent: Vec::new() };
+                // Remembered at once: a restart before the first batch is committed starts here again,
+                // not at a later head (which would skip the blocks in between).
+                self.save(&first).await?;
+                first
             }
         };
         *state = Some(checkpoint.clone());
@@ -282,10 +286,14 @@ impl<C: CheckpointStore> LogWatcher<C> {
 
     /// Persists the checkpoint of a handled batch.
     pub async fn commit(&self, batch: &Batch) -> Result<(), ChainError> {
-        let text = serde_json::to_string(&batch.checkpoint).map_err(|e| ChainError::Checkpoint(e.to_string()))?;
-        self.checkpoints.save_checkpoint(&self.name, &text).await.map_err(|e| ChainError::Checkpoint(e.to_string()))?;
+        self.save(&batch.checkpoint).await?;
         *self.state.lock().await = Some(batch.checkpoint.clone());
         Ok(())
+    }
+
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), ChainError> {
+        let text = serde_json::to_string(checkpoint).map_err(|e| ChainError::Checkpoint(e.to_string()))?;
+        self.checkpoints.save_checkpoint(&self.name, &text).await.map_err(|e| ChainError::Checkpoint(e.to_string()))
     }
 
     /// Runs until `events` closes: each batch is sent, then committed; waits `poll_interval` when caught up.

@@ -1,7 +1,8 @@
 //! The event scheduler against a real anvil chain and a real store: a filter on a non-indexed argument
 //! (and an indexed one) fires only for matching logs, each once; a one-shot job completes after its
 //! first log; a log reorganised away before its confirmation never fires; a log removed after delivery
-//! fails its pending task; a restart repeats nothing.
+//! fails its pending task; a restart repeats nothing; a log whose request the dispatcher never took is
+//! fired again after a restart.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -63,12 +64,18 @@ async fn start(store: &Store, anvil: &AnvilInstance, plain: &DynProvider) -> (Ru
     (Running::spawn(|stop| scheduler.run(stop)), requests)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn filtered_event_jobs_fire_once_per_matching_confirmed_log() {
+/// A fresh anvil with the contracts: the node, a plain provider and the demo emitter's address.
+async fn chain_with_emitter() -> (AnvilInstance, DynProvider, Address) {
     let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
     let chain = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
     let plain = ProviderBuilder::new().connect_http(anvil.rpc_url.parse().unwrap()).erased();
-    let emitter_address = chain.address("EventEmitter").unwrap();
+    let emitter = chain.address("EventEmitter").unwrap();
+    (anvil, plain, emitter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_event_jobs_fire_once_per_matching_confirmed_log() {
+    let (anvil, plain, emitter_address) = chain_with_emitter().await;
     let (x, y) = (anvil.accounts[7].address, anvil.accounts[8].address);
     // A fresh wallet per transaction: reverting the chain rewinds the sender's nonce, which a cached
     // nonce would not follow.
@@ -151,5 +158,42 @@ async fn filtered_event_jobs_fire_once_per_matching_confirmed_log() {
     let (running, mut requests) = start(&store, &anvil, &plain).await;
     mine(2).await;
     assert!(collect(&mut requests, Duration::from_millis(1500)).await.is_empty(), "no repeat after a restart");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_whose_request_was_not_taken_fires_again_after_a_restart() {
+    let (anvil, plain, emitter_address) = chain_with_emitter().await;
+    let emitter =
+        EventEmitter::new(emitter_address, wallet_provider(&anvil.rpc_url, &anvil.accounts[6].private_key).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let once = create(&store, event_job(1, emitter_address, "", false)).await;
+
+    // The log fires the one-shot job, but nobody takes the request (the process dies first): the job
+    // is not completed and the checkpoint stays before the log.
+    let (running, mut requests) = start(&store, &anvil, &plain).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    emitter
+        .emitTransfer(Address::ZERO, Address::ZERO, U256::from(1))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let _: () = plain.raw_request("anvil_mine".into(), (U256::from(1),)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    running.stop().await;
+    assert_eq!(store.require_job(once).await.unwrap().status, JobStatus::Pending);
+    let untaken = requests.recv().await.unwrap().occurrence_key;
+    drop(requests);
+
+    // After the restart the same log fires the same occurrence, which is taken this time.
+    let (running, mut requests) = start(&store, &anvil, &plain).await;
+    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    assert_eq!(got, vec![(once, untaken)], "the same occurrence, once");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.require_job(once).await.unwrap().status, JobStatus::Completed);
     running.stop().await;
 }
