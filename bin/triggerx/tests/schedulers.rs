@@ -50,12 +50,12 @@ fn two_schedulers_run_every_occurrence_once_also_when_one_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_string();
 
-    let (up, description) = start_up(
+    // Interrupted when the test ends (also on failure), so its chains stop too.
+    let (_up, description) = start_up(
         dir.path(),
         &["--database-url", &database],
         &["--redis-url", &redis, "--redis-stream", &stream, "--no-schedulers"],
     );
-    let _up = Killed(up);
     let api = description["api_url"].as_str().unwrap().to_string();
     let admin = description["admin_key"].as_str().unwrap().to_string();
     let deployment = Deployment::read(&dir.path().join("devnet.json")).unwrap();

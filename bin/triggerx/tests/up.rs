@@ -57,12 +57,7 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     job_cli_creates_and_manages_a_job(&data, &deployment, &api, &admin, &runtime);
     standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
 
-    Command::new("kill").args(["-INT", &up.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while up.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "triggerx up did not stop on Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(up.interrupt(Duration::from_secs(30)), "triggerx up did not stop on Ctrl-C");
     assert!(!up_file.exists(), "up.json is removed on stop");
     for chain in &deployment.chains {
         let port = chain.rpc_url.rsplit(':').next().unwrap();

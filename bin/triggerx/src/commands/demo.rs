@@ -161,9 +161,13 @@ async fn poke_emitter(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut large = false;
+    let period = Duration::from_secs(7);
+    // Ticks every 7 s however long a transaction takes (missed ticks are not bunched up).
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(7)) => {}
+            _ = ticks.tick() => {}
             _ = stopped.changed() => return,
         }
         large = !large;

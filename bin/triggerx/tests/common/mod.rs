@@ -41,9 +41,37 @@ pub async fn create_job(
     job_id
 }
 
+/// A `triggerx` process that is interrupted (Ctrl-C) when dropped, so it stops what it started (its
+/// anvil chains) even when a test fails half-way; killed if it does not stop within 30 s.
+pub struct Interrupted(pub Child);
+
+impl Interrupted {
+    /// Sends SIGINT and waits up to `patience` for the process to exit; whether it did.
+    pub fn interrupt(&mut self, patience: Duration) -> bool {
+        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + patience;
+        loop {
+            match self.0.try_wait() {
+                Ok(Some(_)) => return true,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl Drop for Interrupted {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) && !self.interrupt(Duration::from_secs(30)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `triggerx [global..] --data-dir DIR up --block-time 0 --api-listen/--health-listen 127.0.0.1:0
 /// [extra..]` and waits until it has written `up.json`; returns the process and that description.
-pub fn start_up(dir: &Path, global: &[&str], extra: &[&str]) -> (Child, Value) {
+pub fn start_up(dir: &Path, global: &[&str], extra: &[&str]) -> (Interrupted, Value) {
     let mut up = Command::new(env!("CARGO_BIN_EXE_triggerx"))
         .args(["--data-dir", dir.to_str().unwrap()])
         .args(global)
@@ -61,7 +89,7 @@ pub fn start_up(dir: &Path, global: &[&str], extra: &[&str]) -> (Child, Value) {
         std::thread::sleep(Duration::from_millis(200));
     }
     let description = serde_json::from_str(&std::fs::read_to_string(&up_file).unwrap()).unwrap();
-    (up, description)
+    (Interrupted(up), description)
 }
 
 /// Tasks of `job_id` as the API lists them.
