@@ -19,7 +19,7 @@ use triggerx_core::time::{UnixMillis, now_millis};
 use triggerx_queue::{FINAL_SETTLE_PATIENCE, SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
 use triggerx_store::{NextOccurrence, Store, StoreError, TimeSchedule};
 
-use crate::timers::{Fingerprint, TimerEntry, Timers};
+use crate::timers::{TimerEntry, Timers};
 
 /// Steps allowed when looking for the latest missed occurrence of a cron or specific schedule.
 const MAX_CATCH_UP_STEPS: usize = 100_000;
@@ -113,22 +113,6 @@ fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
-fn fingerprint(job: &TimeSchedule) -> Fingerprint {
-    let t = &job.trigger;
-    Fingerprint {
-        parts: (
-            t.schedule_type.as_str().to_string(),
-            t.time_interval,
-            t.cron_expression.clone(),
-            t.specific_schedule.clone(),
-            job.timezone.clone(),
-            job.expiration_time,
-            job.recurring,
-        ),
-        schedule_version: job.schedule_version,
-    }
-}
-
 impl TimeTriggers {
     /// A scheduler reading jobs from `store` and sending occurrences to `queue`.
     pub fn new(store: Store, queue: TaskQueueSender, config: TimeTriggerConfig) -> Self {
@@ -205,7 +189,7 @@ impl TimeTriggers {
             }
             metrics::histogram!("triggerx_time_trigger_lateness_seconds").record(late as f64 / 1e6);
             let Some(entry) = timers.get(&job_id) else { continue };
-            let version = entry.fingerprint.schedule_version;
+            let version = entry.schedule_version;
             match entry.following(at) {
                 Some(next) => {
                     timers.reschedule(job_id, next);
@@ -236,8 +220,8 @@ impl TimeTriggers {
             timers.remove(&job.job_id);
             return;
         }
-        let fingerprint = fingerprint(job);
-        if timers.get(&job.job_id).is_some_and(|e| e.fingerprint == fingerprint) {
+        // Unchanged schedule (a change through the API moves the version): leave the entry alone.
+        if timers.get(&job.job_id).is_some_and(|e| e.schedule_version == job.schedule_version) {
             return;
         }
         let (schedule, tz) = match job.trigger.schedule(&job.timezone) {
@@ -247,7 +231,7 @@ impl TimeTriggers {
                 return;
             }
         };
-        let probe = TimerEntry::new(schedule, tz, job.expiration_time, job.recurring, 0, fingerprint);
+        let probe = TimerEntry::new(schedule, tz, job.expiration_time, job.recurring, 0, job.schedule_version);
         let persisted = job.trigger.next_execution_timestamp;
         let window = self.config.catch_up_window.as_millis() as i64;
         let next = match persisted {

@@ -11,16 +11,6 @@ use triggerx_core::ids::JobId;
 use triggerx_core::schedule::Schedule;
 use triggerx_core::time::{UnixMillis, to_datetime};
 
-/// Everything that decides when a job fires; a change to any of it reschedules the job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// Schedule type, interval, cron expression, instants, time zone, end of frame, recurring.
-    pub parts: (String, i64, String, String, String, UnixMillis, bool),
-    /// The stored schedule version these were read at (what the scheduler's writes are checked
-    /// against).
-    pub schedule_version: i64,
-}
-
 /// One scheduled job.
 #[derive(Debug)]
 pub struct TimerEntry {
@@ -34,8 +24,10 @@ pub struct TimerEntry {
     pub recurring: bool,
     /// Next occurrence.
     pub next: UnixMillis,
-    /// What it was scheduled from.
-    pub fingerprint: Fingerprint,
+    /// The stored schedule version it was built from: every change to what decides when the job
+    /// fires (interval, time zone, time frame, recurring) moves it, and the scheduler's writes are
+    /// checked against it.
+    pub schedule_version: i64,
     generation: u64,
 }
 
@@ -47,9 +39,9 @@ impl TimerEntry {
         expiration: UnixMillis,
         recurring: bool,
         next: UnixMillis,
-        fingerprint: Fingerprint,
+        schedule_version: i64,
     ) -> Self {
-        TimerEntry { schedule, tz, expiration, recurring, next, fingerprint, generation: 0 }
+        TimerEntry { schedule, tz, expiration, recurring, next, schedule_version, generation: 0 }
     }
 
     /// The first occurrence strictly after `after` inside the time frame.
@@ -162,11 +154,7 @@ mod tests {
     use super::*;
 
     fn interval(seconds: u64, next: UnixMillis) -> TimerEntry {
-        let fingerprint = Fingerprint {
-            parts: (String::new(), 0, String::new(), String::new(), String::new(), 0, true),
-            schedule_version: 0,
-        };
-        TimerEntry::new(Schedule::Interval { seconds }, Tz::UTC, i64::MAX / 2, true, next, fingerprint)
+        TimerEntry::new(Schedule::Interval { seconds }, Tz::UTC, i64::MAX / 2, true, next, 0)
     }
 
     fn id(n: u64) -> JobId {
@@ -199,7 +187,7 @@ mod tests {
             i64::MAX / 2,
             true,
             0,
-            entry.fingerprint.clone(),
+            entry.schedule_version,
         );
         assert_eq!(cron.latest_missed(5_000, 23_000, 100), Some(20_000));
         assert_eq!(cron.latest_missed(5_000, 1_000_000, 3), None, "too many steps");

@@ -15,7 +15,7 @@ use triggerx_scheduler::{ConditionTriggerConfig, ConditionTriggers};
 use triggerx_store::testing::condition_job_input;
 
 use crate::cli::{BenchConditionsArgs, PriceServerArgs};
-use crate::commands::bench_jobs::{OWNER, measuring_window, store_with_jobs};
+use crate::commands::bench_jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
 
 /// Operators the jobs cycle through, with the limits each reads (prices move within 90..110).
 const CONDITIONS: [(&str, Option<&str>, Option<&str>); 7] = [
@@ -100,14 +100,8 @@ pub async fn run(args: BenchConditionsArgs) -> anyhow::Result<()> {
     let scheduler = ConditionTriggers::new(store.clone(), queue, ConditionTriggerConfig::default());
     let stats = scheduler.stats();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loading = Instant::now();
     let running = tokio::spawn(scheduler.run(stopped));
-    while stats.jobs.load(Ordering::Relaxed) < args.jobs as u64 {
-        anyhow::ensure!(loading.elapsed() < Duration::from_secs(120), "the scheduler did not load its jobs");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    println!("loaded {} jobs in {:.2} s; warming up {} s", args.jobs, loading.elapsed().as_secs_f64(), args.warmup);
-    tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    loaded_and_warm(&stats.jobs, args.jobs, Duration::from_secs(120), args.warmup).await?;
 
     let counters = |s: &triggerx_scheduler::ConditionTriggerStats| {
         [&s.reads, &s.failed_reads, &s.evaluations, &s.fired].map(|c| c.load(Ordering::Relaxed))

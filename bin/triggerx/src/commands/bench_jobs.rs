@@ -56,6 +56,19 @@ pub async fn store_with_jobs(
     Ok(store)
 }
 
+/// Waits until a scheduler's job count reaches `expected` (at most `patience`), says how long loading
+/// took, then waits out the warm-up of `warmup` seconds.
+pub async fn loaded_and_warm(jobs: &AtomicU64, expected: usize, patience: Duration, warmup: u64) -> anyhow::Result<()> {
+    let loading = Instant::now();
+    while jobs.load(Ordering::Relaxed) < expected as u64 {
+        anyhow::ensure!(loading.elapsed() < patience, "the scheduler did not load its jobs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("loaded {expected} jobs in {:.2} s; warming up {warmup} s", loading.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    Ok(())
+}
+
 /// Waits `seconds` behind a countdown bar; returns the wall time that passed.
 pub async fn measuring_window(seconds: u64) -> Duration {
     let started = Instant::now();

@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use triggerx_core::job_input::CreateJobData;
 use triggerx_scheduler::{TimeTriggerConfig, TimeTriggers};
 use triggerx_store::testing::time_job_input;
 
 use crate::cli::BenchTimeArgs;
-use crate::commands::bench_jobs::{OWNER, measuring_window, store_with_jobs};
+use crate::commands::bench_jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
 
 /// Resident memory now and at its peak, from /proc (MiB; zero where unavailable).
 fn resident_mib() -> (f64, f64) {
@@ -53,14 +53,8 @@ pub async fn run(args: BenchTimeArgs) -> anyhow::Result<()> {
     let scheduler = TimeTriggers::new(store.clone(), queue, TimeTriggerConfig::default());
     let stats = scheduler.stats();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loading = Instant::now();
     let running = tokio::spawn(scheduler.run(stopped));
-    while stats.jobs.load(Ordering::Relaxed) < args.jobs as u64 {
-        anyhow::ensure!(loading.elapsed() < Duration::from_secs(300), "the scheduler did not load its jobs");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    println!("loaded {} jobs in {:.2} s; warming up {} s", args.jobs, loading.elapsed().as_secs_f64(), args.warmup);
-    tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    loaded_and_warm(&stats.jobs, args.jobs, Duration::from_secs(300), args.warmup).await?;
     if let Ok(mut histogram) = stats.lateness_micros.lock() {
         histogram.reset();
     }
