@@ -9,31 +9,85 @@ interface IJobRegistry {
 }
 
 interface IGasRegistry {
-    function deductETHBalance(address user, uint256 ethAmount) external;
+    function settleExecution(address user, uint256 amount, address keeper) external;
 }
 
 /// @title TaskExecutionHub
-/// @notice The forwarder keepers call: the stable `msg.sender` job targets whitelist once. Only keepers
-/// of the current set may execute; each execution charges the job owner's gas balance, calls the
-/// target, and records the outcome (a failing call is recorded as failed, never as success).
+/// @notice The forwarder keepers call: the stable `msg.sender` job targets whitelist once. A keeper
+/// executes only what a trusted dispatcher assigned to it (an EIP-712 signed assignment naming the
+/// task, the job, the performer, the target, the calldata's hash, the most the owner pays and a
+/// deadline), each task at most once. The hub measures the gas the execution used, charges the job
+/// owner that gas times the transaction's gas price plus the signed keeper fee (never more than the
+/// signed maximum), and pays it to the keeper. The target receives the job id and its owner after the
+/// calldata (ERC-2771 style: `data ‖ jobId (32 bytes) ‖ owner (20 bytes)`), so a contract that trusts the
+/// hub can tell whose job is calling (see `HubAware`).
 contract TaskExecutionHub is ReentrancyGuard {
+    /// @notice What a dispatcher assigns to one performer.
+    struct Assignment {
+        uint256 taskId; // unique per task across the dispatchers' store: at most one execution each
+        uint256 jobId;
+        bytes32 occurrence; // keccak256 of the occurrence key (which trigger occurrence this is)
+        address performer; // the only keeper that may execute it
+        address target;
+        bytes32 callHash; // keccak256 of the calldata
+        uint256 maxFee; // the most the job owner pays for this execution, wei
+        uint256 keeperFee; // paid to the keeper on top of the gas, wei
+        uint64 deadline; // Unix seconds; not executable after
+        uint32 attempt; // 1 for the first assignment of the task, 2 for its re-assignment...
+    }
+
+    bytes32 public constant ASSIGNMENT_TYPEHASH = keccak256(
+        "Assignment(uint256 taskId,uint256 jobId,bytes32 occurrence,address performer,address target,bytes32 callHash,uint256 maxFee,uint256 keeperFee,uint64 deadline,uint32 attempt)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    /// @notice Most bytes of a failing target's return data kept in the event (no return-data bombs).
+    uint256 public constant MAX_RETURN_DATA = 256;
+    /// @notice Gas kept back from the target call so the hub can always finish (charge, pay, emit).
+    uint256 public constant FINISH_RESERVE = 50_000;
+    /// @notice Gas of the transaction outside the measured part: the intrinsic 21,000, the call's
+    /// dispatch and decoding before the measurement starts, and charging, paying and the event after it
+    /// ends (measured with `forge test --gas-report`; calldata is added at its lowest price, 4 per byte).
+    uint256 public constant UNMEASURED_GAS = 21_000 + 1_000 + 26_000;
+
     IJobRegistry public immutable jobRegistry;
     IGasRegistry public immutable gasRegistry;
+    bytes32 private immutable _domainSeparator;
+    uint256 private immutable _chainId;
     address public admin;
     mapping(address => bool) public isKeeper;
     uint256 public keeperCount;
+    mapping(address => bool) public isDispatcher;
+    /// @dev Executed task ids, 256 to a word (ids of one store are dense, so most marks are cheap).
+    mapping(uint256 => uint256) private _executedWords;
 
     event FunctionExecuted(
-        uint256 indexed jobId, address indexed keeper, address indexed target, bool success, uint256 amount, bytes returnData
+        uint256 indexed taskId,
+        uint256 indexed jobId,
+        address indexed keeper,
+        address target,
+        bool success,
+        uint256 amount,
+        uint256 gasUsed,
+        bytes returnData
     );
     event KeeperAdded(address indexed keeper);
     event KeeperRemoved(address indexed keeper);
+    event DispatcherSet(address indexed dispatcher, bool trusted);
     event AdminChanged(address indexed previousAdmin, address indexed newAdmin);
 
     error NotAdmin(address caller);
     error NotKeeper(address caller);
+    error NotPerformer(address caller, address performer);
+    error NotDispatcher(address signer);
+    error AssignmentExpired(uint256 taskId, uint64 deadline);
+    error CallMismatch(uint256 taskId);
+    error AlreadyExecuted(uint256 taskId);
     error JobNotActive(uint256 jobId);
     error ForbiddenTarget(address target);
+    error BadSignature();
+    error InsufficientGas(uint256 available, uint256 needed);
+    error TargetOutOfGas(uint256 taskId);
     error ZeroAddress();
 
     constructor(address initialAdmin, address jobRegistry_, address gasRegistry_) {
@@ -41,6 +95,8 @@ contract TaskExecutionHub is ReentrancyGuard {
         admin = initialAdmin;
         jobRegistry = IJobRegistry(jobRegistry_);
         gasRegistry = IGasRegistry(gasRegistry_);
+        _chainId = block.chainid;
+        _domainSeparator = _buildDomainSeparator();
         emit AdminChanged(address(0), initialAdmin);
     }
 
@@ -49,23 +105,54 @@ contract TaskExecutionHub is ReentrancyGuard {
         _;
     }
 
-    /// @notice Executes one task: charges `amount` to the job owner and calls `target` with `data`.
+    /// @notice Executes one assigned task: checks the assignment, marks the task executed, calls the
+    /// target with `data` (plus job id and owner), charges the owner and pays the keeper.
     /// @return success whether the target call succeeded (the charge stands either way: the keeper paid gas).
-    function executeFunction(uint256 jobId, uint256 amount, address target, bytes calldata data)
+    function executeFunction(Assignment calldata assignment, bytes calldata data, bytes calldata signature)
         external
         nonReentrant
         returns (bool success)
     {
+        uint256 startGas = gasleft();
+        if (msg.sender != assignment.performer) revert NotPerformer(msg.sender, assignment.performer);
         if (!isKeeper[msg.sender]) revert NotKeeper(msg.sender);
+        if (block.timestamp > assignment.deadline) revert AssignmentExpired(assignment.taskId, assignment.deadline);
+        if (keccak256(data) != assignment.callHash) revert CallMismatch(assignment.taskId);
+        address target = assignment.target;
         // The hub is the gas registry's operator: calling the registries through it would let a keeper move funds.
         if (target == address(gasRegistry) || target == address(jobRegistry) || target == address(this)) {
             revert ForbiddenTarget(target);
         }
+        address signer = _recover(_digest(assignment), signature);
+        if (!isDispatcher[signer]) revert NotDispatcher(signer);
+        _markExecuted(assignment.taskId);
+        uint256 jobId = assignment.jobId;
         if (!jobRegistry.isJobActive(jobId)) revert JobNotActive(jobId);
-        gasRegistry.deductETHBalance(jobRegistry.getJobOwner(jobId), amount);
+        address owner = jobRegistry.getJobOwner(jobId);
+
         bytes memory returnData;
-        (success, returnData) = target.call(data);
-        emit FunctionExecuted(jobId, msg.sender, target, success, amount, success ? bytes("") : returnData);
+        (success, returnData) = _callTarget(assignment.taskId, target, abi.encodePacked(data, jobId, owner));
+
+        uint256 gasUsed = startGas - gasleft() + UNMEASURED_GAS + 4 * msg.data.length;
+        uint256 amount = gasUsed * tx.gasprice + assignment.keeperFee;
+        if (amount > assignment.maxFee) amount = assignment.maxFee;
+        gasRegistry.settleExecution(owner, amount, msg.sender);
+        emit FunctionExecuted(assignment.taskId, jobId, msg.sender, target, success, amount, gasUsed, returnData);
+    }
+
+    /// @notice Whether `taskId` was executed on this hub.
+    function isExecuted(uint256 taskId) external view returns (bool) {
+        return _executedWords[taskId >> 8] & (1 << (taskId & 0xff)) != 0;
+    }
+
+    /// @notice The EIP-712 hash a dispatcher signs for `assignment`.
+    function assignmentDigest(Assignment calldata assignment) external view returns (bytes32) {
+        return _digest(assignment);
+    }
+
+    /// @notice The EIP-712 domain separator (name "TriggerX", version "2", this chain, this hub).
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _chainId ? _domainSeparator : _buildDomainSeparator();
     }
 
     /// @notice Adds and removes keepers (the registrar mirrors the L1 keeper set here).
@@ -89,9 +176,84 @@ contract TaskExecutionHub is ReentrancyGuard {
         }
     }
 
+    /// @notice Trusts or stops trusting a dispatcher's signature on assignments.
+    function setDispatcher(address dispatcher, bool trusted) external onlyAdmin {
+        if (dispatcher == address(0)) revert ZeroAddress();
+        isDispatcher[dispatcher] = trusted;
+        emit DispatcherSet(dispatcher, trusted);
+    }
+
     function setAdmin(address newAdmin) external onlyAdmin {
         if (newAdmin == address(0)) revert ZeroAddress();
         emit AdminChanged(admin, newAdmin);
         admin = newAdmin;
+    }
+
+    function _markExecuted(uint256 taskId) private {
+        uint256 word = taskId >> 8;
+        uint256 bit = 1 << (taskId & 0xff);
+        uint256 marks = _executedWords[word];
+        if (marks & bit != 0) revert AlreadyExecuted(taskId);
+        _executedWords[word] = marks | bit;
+    }
+
+    /// @dev Calls the target with all gas but the finishing reserve and keeps at most MAX_RETURN_DATA
+    /// bytes of what it returns. A call that used up its gas reverts the whole execution: a keeper
+    /// cannot starve a target and still charge for the failure.
+    function _callTarget(uint256 taskId, address target, bytes memory payload)
+        private
+        returns (bool success, bytes memory returnData)
+    {
+        uint256 available = gasleft();
+        if (available <= FINISH_RESERVE) revert InsufficientGas(available, FINISH_RESERVE);
+        uint256 forwarded = available - FINISH_RESERVE;
+        uint256 maxReturn = MAX_RETURN_DATA;
+        assembly ("memory-safe") {
+            success := call(forwarded, target, 0, add(payload, 32), mload(payload), 0, 0)
+            let size := returndatasize()
+            if gt(size, maxReturn) { size := maxReturn }
+            returnData := mload(0x40)
+            mstore(returnData, size)
+            returndatacopy(add(returnData, 32), 0, size)
+            mstore(0x40, add(add(returnData, 32), and(add(size, 31), not(31))))
+        }
+        if (!success && gasleft() <= FINISH_RESERVE + forwarded / 63) revert TargetOutOfGas(taskId);
+    }
+
+    function _digest(Assignment calldata a) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ASSIGNMENT_TYPEHASH,
+                a.taskId,
+                a.jobId,
+                a.occurrence,
+                a.performer,
+                a.target,
+                a.callHash,
+                a.maxFee,
+                a.keeperFee,
+                a.deadline,
+                a.attempt
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("TriggerX"), keccak256("2"), block.chainid, address(this))
+        );
+    }
+
+    /// @dev ecrecover of a 65-byte (r, s, v) signature, refusing malleable (high-s) and invalid ones.
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        if (signature.length != 65) revert BadSignature();
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) revert BadSignature();
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert BadSignature();
     }
 }

@@ -5,8 +5,8 @@ import {Owned, ReentrancyGuard} from "./Owned.sol";
 
 /// @title TriggerGasRegistry
 /// @notice Job owners' prepaid ETH for executions, with the original TriggerX interface. The operator
-/// (the chain's TaskExecutionHub) deducts what each execution cost; deducted funds accrue to the
-/// protocol and the owner withdraws them to pay keepers.
+/// (the chain's TaskExecutionHub) settles each execution: the owner's balance pays the keeper that
+/// executed, in the same transaction. `deductETHBalance` (the original's) still accrues to the protocol.
 contract TriggerGasRegistry is Owned, ReentrancyGuard {
     mapping(address => uint256) public balances;
     address public operatorRole;
@@ -16,6 +16,7 @@ contract TriggerGasRegistry is Owned, ReentrancyGuard {
     event ETHWithdrawn(address indexed owner, uint256 amount, string reason);
     event ETHBalanceDeducted(address indexed user, uint256 amount);
     event OperatorChanged(address indexed previousOperator, address indexed newOperator);
+    event KeeperPaid(address indexed keeper, address indexed user, uint256 amount);
 
     error NotOperator(address caller);
     error AmountMismatch(uint256 declared, uint256 sent);
@@ -64,6 +65,20 @@ contract TriggerGasRegistry is Owned, ReentrancyGuard {
         balances[user] = balance - ethAmount;
         totalDeductedBalance += ethAmount;
         emit ETHBalanceDeducted(user, ethAmount);
+    }
+
+    /// @notice Charges `user` for one execution and pays `keeper` (operator only). Reverts when the
+    /// balance is short or the keeper cannot receive ETH. The keeper gets the 2,300 gas stipend only.
+    function settleExecution(address user, uint256 amount, address keeper) external onlyOperator {
+        uint256 balance = balances[user];
+        if (balance < amount) revert InsufficientBalance(user, balance, amount);
+        balances[user] = balance - amount;
+        emit ETHBalanceDeducted(user, amount);
+        emit KeeperPaid(keeper, user, amount);
+        if (amount > 0) {
+            (bool sent,) = payable(keeper).call{value: amount, gas: 0}("");
+            if (!sent) revert TransferFailed();
+        }
     }
 
     function setOperator(address _operatorRole) external onlyOwner {

@@ -13,6 +13,8 @@ abstract contract Fixture is Test {
     address internal user = address(0xB0B);
     address internal keeper = address(0xC0FFEE);
     address internal stranger = address(0xBAD);
+    uint256 internal dispatcherKey = 0xD15;
+    address internal dispatcher;
 
     JobRegistry internal jobs;
     TriggerGasRegistry internal gas;
@@ -29,6 +31,9 @@ abstract contract Fixture is Test {
         added[0] = keeper;
         vm.prank(admin);
         hub.updateKeepers(added, new address[](0));
+        dispatcher = vm.addr(dispatcherKey);
+        vm.prank(admin);
+        hub.setDispatcher(dispatcher, true);
         counter = new Counter();
         vm.deal(user, 10 ether);
     }

@@ -5,95 +5,356 @@ import {Fixture} from "./Fixture.sol";
 import {TaskExecutionHub} from "../src/TaskExecutionHub.sol";
 import {TriggerGasRegistry} from "../src/TriggerGasRegistry.sol";
 import {Counter} from "../src/Counter.sol";
+import {GuardedCounter} from "../src/GuardedCounter.sol";
+import {HubAware} from "../src/HubAware.sol";
 
-/// @notice A target that tries to re-enter the hub.
+/// @notice A target that tries to re-enter the hub with the assignment it was given.
 contract Reenterer {
     TaskExecutionHub internal hub;
-    uint256 internal jobId;
+    TaskExecutionHub.Assignment internal assignment;
+    bytes internal signature;
 
     constructor(TaskExecutionHub hub_) {
         hub = hub_;
     }
 
-    function arm(uint256 jobId_) external {
-        jobId = jobId_;
+    function arm(TaskExecutionHub.Assignment memory assignment_, bytes memory signature_) external {
+        assignment = assignment_;
+        signature = signature_;
     }
 
     function attack() external {
-        hub.executeFunction(jobId, 0, address(this), abi.encodeCall(this.attack, ()));
+        hub.executeFunction(assignment, abi.encodeCall(this.attack, ()), signature);
+    }
+}
+
+/// @notice Targets that misbehave: a huge revert reason, and a call that burns all its gas.
+contract Hostile {
+    function bomb() external pure {
+        bytes memory junk = new bytes(10_000);
+        assembly {
+            revert(add(junk, 32), mload(junk))
+        }
+    }
+
+    function spin() external pure {
+        while (true) {}
     }
 }
 
 contract TaskExecutionHubTest is Fixture {
-    event FunctionExecuted(uint256 indexed jobId, address indexed keeper, address indexed target, bool success, uint256 amount, bytes returnData);
+    event FunctionExecuted(
+        uint256 indexed taskId,
+        uint256 indexed jobId,
+        address indexed keeper,
+        address target,
+        bool success,
+        uint256 amount,
+        uint256 gasUsed,
+        bytes returnData
+    );
 
-    function fund(uint256 amount) internal {
-        vm.prank(user);
+    address internal keeper2 = address(0xC0FFEE2);
+    address internal user2 = address(0xB0B2);
+    uint256 internal constant MAX_FEE = 0.01 ether;
+    uint256 internal constant KEEPER_FEE = 0.0001 ether;
+    uint256 internal nextTaskId = 1;
+
+    function setUp() public override {
+        super.setUp();
+        address[] memory added = new address[](1);
+        added[0] = keeper2;
+        vm.prank(admin);
+        hub.updateKeepers(added, new address[](0));
+        vm.deal(user2, 10 ether);
+        vm.warp(1_800_000_000);
+    }
+
+    function fund(address owner, uint256 amount) internal {
+        vm.prank(owner);
         gas.depositETH{value: amount}(amount);
     }
 
-    function test_keeper_executes_and_owner_pays() public {
+    function assignment(uint256 jobId, address performer, address target, bytes memory data)
+        internal
+        returns (TaskExecutionHub.Assignment memory a)
+    {
+        a = TaskExecutionHub.Assignment({
+            taskId: nextTaskId++,
+            jobId: jobId,
+            occurrence: keccak256("time:1800000000000"),
+            performer: performer,
+            target: target,
+            callHash: keccak256(data),
+            maxFee: MAX_FEE,
+            keeperFee: KEEPER_FEE,
+            deadline: uint64(block.timestamp + 30),
+            attempt: 1
+        });
+    }
+
+    function sign(TaskExecutionHub.Assignment memory a, uint256 key) internal returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, hub.assignmentDigest(a));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// Expects `sender`'s execution of `a` to revert with `reason`.
+    function refused(
+        TaskExecutionHub.Assignment memory a,
+        bytes memory data,
+        bytes memory signature,
+        address sender,
+        bytes memory reason
+    ) internal {
+        vm.prank(sender, sender);
+        vm.expectRevert(reason);
+        hub.executeFunction(a, data, signature);
+    }
+
+    function execute(TaskExecutionHub.Assignment memory a, bytes memory data) internal returns (bool) {
+        bytes memory signature = sign(a, dispatcherKey);
+        vm.prank(a.performer, a.performer);
+        return hub.executeFunction(a, data, signature);
+    }
+
+    function test_assigned_task_executes_owner_pays_gas_and_fee_to_the_keeper() public {
         uint256 jobId = timeJob(60);
-        fund(1 ether);
-        vm.expectEmit(true, true, true, true);
-        emit FunctionExecuted(jobId, keeper, address(counter), true, 0.01 ether, "");
-        vm.prank(keeper);
-        bool ok = hub.executeFunction(jobId, 0.01 ether, address(counter), abi.encodeCall(Counter.incrementBy, (5)));
+        fund(user, 1 ether);
+        vm.txGasPrice(2 gwei);
+        bytes memory data = abi.encodeCall(Counter.incrementBy, (5));
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        vm.prank(keeper, keeper);
+        bool ok = hub.executeFunction(a, data, signature);
         assertTrue(ok, "call succeeded");
         assertEq(counter.number(), 5, "target state changed");
         assertEq(counter.lastCaller(), address(hub), "the hub is msg.sender");
-        assertEq(gas.balances(user), 0.99 ether, "owner charged");
+        uint256 charged = 1 ether - gas.balances(user);
+        assertEq(keeper.balance, charged, "everything charged is paid to the keeper");
+        assertEq(gas.totalDeductedBalance(), 0, "nothing is left to the registry");
+        assertTrue(charged > KEEPER_FEE, "gas is reimbursed on top of the fee");
+        uint256 gasCharged = (charged - KEEPER_FEE) / 2 gwei;
+        assertTrue(gasCharged > 60_000 && gasCharged < 200_000, "gas measured by the hub, not picked by the keeper");
+        assertTrue(hub.isExecuted(a.taskId), "marked executed");
     }
 
-    function test_failing_target_is_recorded_as_failed() public {
+    function test_event_names_the_task() public {
         uint256 jobId = timeJob(60);
-        fund(1 ether);
-        vm.expectEmit(true, true, true, true);
-        emit FunctionExecuted(jobId, keeper, address(counter), false, 0.01 ether, abi.encodeWithSelector(Counter.AlwaysFails.selector, 42));
-        vm.prank(keeper);
-        bool ok = hub.executeFunction(jobId, 0.01 ether, address(counter), abi.encodeCall(Counter.fail, ()));
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        vm.expectEmit(true, true, true, false);
+        emit FunctionExecuted(a.taskId, jobId, keeper, address(counter), true, 0, 0, "");
+        execute(a, data);
+    }
+
+    function test_failing_target_is_recorded_as_failed_and_charged() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.fail, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bool ok = execute(a, data);
         assertTrue(!ok, "reported as failed");
-        assertEq(gas.balances(user), 0.99 ether, "the keeper's gas is still paid");
+        assertEq(gas.balances(user), 1 ether - KEEPER_FEE, "the keeper's work is still paid (no gas price in tests)");
+        assertTrue(hub.isExecuted(a.taskId), "a failed call uses the task up too");
+    }
+
+    function test_wrong_signer_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory forged = sign(a, 0xBADBAD);
+        refused(a, data, forged, keeper, abi.encodeWithSelector(TaskExecutionHub.NotDispatcher.selector, vm.addr(0xBADBAD)));
+        assertEq(counter.number(), 0, "nothing executed");
+    }
+
+    function test_untrusted_dispatcher_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        vm.prank(admin);
+        hub.setDispatcher(dispatcher, false);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        refused(a, data, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.NotDispatcher.selector, dispatcher));
+    }
+
+    function test_wrong_performer_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        refused(a, data, signature, keeper2, abi.encodeWithSelector(TaskExecutionHub.NotPerformer.selector, keeper2, keeper));
+        refused(a, data, signature, stranger, abi.encodeWithSelector(TaskExecutionHub.NotPerformer.selector, stranger, keeper));
+    }
+
+    function test_other_calldata_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.incrementBy, (1));
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        vm.prank(keeper, keeper);
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.CallMismatch.selector, a.taskId));
+        hub.executeFunction(a, abi.encodeCall(Counter.incrementBy, (1000)), signature);
+    }
+
+    function test_other_target_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        Counter other = new Counter();
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        a.target = address(other);
+        vm.prank(keeper, keeper);
+        vm.expectRevert(); // the signature no longer recovers to a trusted dispatcher
+        hub.executeFunction(a, data, signature);
+        assertEq(other.number(), 0, "other target untouched");
+    }
+
+    function test_raised_fee_cap_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        a.maxFee = 1 ether;
+        vm.prank(keeper, keeper);
+        vm.expectRevert();
+        hub.executeFunction(a, data, signature);
+    }
+
+    function test_expired_assignment_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(a, dispatcherKey);
+        vm.warp(a.deadline + 1);
+        refused(a, data, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.AssignmentExpired.selector, a.taskId, a.deadline));
+    }
+
+    function test_replayed_task_id_is_refused_also_for_a_reassignment() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory first = assignment(jobId, keeper, address(counter), data);
+        bytes memory signature = sign(first, dispatcherKey);
+        vm.prank(keeper, keeper);
+        hub.executeFunction(first, data, signature);
+        refused(first, data, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.AlreadyExecuted.selector, first.taskId));
+        // The dispatcher re-assigns the same task to another keeper: it loses the race.
+        TaskExecutionHub.Assignment memory second = first;
+        second.performer = keeper2;
+        second.attempt = 2;
+        bytes memory secondSignature = sign(second, dispatcherKey);
+        refused(second, data, secondSignature, keeper2, abi.encodeWithSelector(TaskExecutionHub.AlreadyExecuted.selector, first.taskId));
+        assertEq(counter.number(), 1, "executed once");
+    }
+
+    function test_fee_above_the_cap_is_not_charged() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        vm.txGasPrice(10_000 gwei); // a keeper bidding an absurd gas price
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        execute(a, data);
+        assertEq(gas.balances(user), 1 ether - MAX_FEE, "charged exactly the signed maximum");
+        assertEq(keeper.balance, MAX_FEE, "the keeper gets the maximum, not more");
+    }
+
+    function test_hub_trusting_target_refuses_another_users_job() public {
+        GuardedCounter guarded = new GuardedCounter(address(hub), user2);
+        fund(user, 1 ether);
+        fund(user2, 1 ether);
+        bytes memory data = abi.encodeCall(GuardedCounter.increment, ());
+        vm.prank(user);
+        uint256 attackersJob = jobs.createJob("poke", 1, 3600, address(guarded), abi.encode(60));
+        bool ok = execute(assignment(attackersJob, keeper, address(guarded), data), data);
+        assertTrue(!ok, "the target refused a job of someone else");
+        assertEq(guarded.number(), 0, "untouched");
+        vm.prank(user2);
+        uint256 ownersJob = jobs.createJob("poke", 1, 3600, address(guarded), abi.encode(60));
+        ok = execute(assignment(ownersJob, keeper, address(guarded), data), data);
+        assertTrue(ok, "its owner's job runs");
+        assertEq(guarded.number(), 1, "incremented");
+        assertEq(guarded.lastJobId(), ownersJob, "the target sees the job id");
+        vm.expectRevert(abi.encodeWithSelector(HubAware.NotFromHub.selector, address(this)));
+        guarded.increment();
+    }
+
+    function test_return_data_is_bounded_and_a_starved_target_reverts_the_execution() public {
+        Hostile hostile = new Hostile();
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Hostile.bomb, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(hostile), data);
+        vm.expectEmit(true, true, true, false);
+        emit FunctionExecuted(a.taskId, jobId, keeper, address(hostile), false, 0, 0, new bytes(256));
+        execute(a, data);
+        bytes memory spin = abi.encodeCall(Hostile.spin, ());
+        TaskExecutionHub.Assignment memory b = assignment(jobId, keeper, address(hostile), spin);
+        bytes memory signature = sign(b, dispatcherKey);
+        vm.prank(keeper, keeper);
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.TargetOutOfGas.selector, b.taskId));
+        hub.executeFunction{gas: 500_000}(b, spin, signature);
+        assertTrue(!hub.isExecuted(b.taskId), "a starved call does not use the task up");
     }
 
     function test_reverts() public {
         uint256 jobId = timeJob(60);
-        fund(0.005 ether);
+        fund(user, 0.00005 ether);
         bytes memory call = abi.encodeCall(Counter.increment, ());
-        vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotKeeper.selector, stranger));
-        hub.executeFunction(jobId, 0, address(counter), call);
-        vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(TriggerGasRegistry.InsufficientBalance.selector, user, 0.005 ether, 0.01 ether));
-        hub.executeFunction(jobId, 0.01 ether, address(counter), call);
-        vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.JobNotActive.selector, 999));
-        hub.executeFunction(999, 0, address(counter), call);
-        vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.ForbiddenTarget.selector, address(gas)));
-        hub.executeFunction(jobId, 0, address(gas), abi.encodeCall(TriggerGasRegistry.deductETHBalance, (user, 1)));
+        TaskExecutionHub.Assignment memory a = assignment(jobId, stranger, address(counter), call);
+        bytes memory signature = sign(a, dispatcherKey);
+        refused(a, call, signature, stranger, abi.encodeWithSelector(TaskExecutionHub.NotKeeper.selector, stranger));
+
+        a = assignment(jobId, keeper, address(counter), call);
+        signature = sign(a, dispatcherKey);
+        vm.prank(keeper, keeper);
+        vm.expectRevert(
+            abi.encodeWithSelector(TriggerGasRegistry.InsufficientBalance.selector, user, 0.00005 ether, KEEPER_FEE)
+        );
+        hub.executeFunction(a, call, signature);
+
+        a = assignment(999, keeper, address(counter), call);
+        signature = sign(a, dispatcherKey);
+        refused(a, call, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.JobNotActive.selector, 999));
+
+        bytes memory drain = abi.encodeCall(TriggerGasRegistry.deductETHBalance, (user, 1));
+        a = assignment(jobId, keeper, address(gas), drain);
+        signature = sign(a, dispatcherKey);
+        refused(a, drain, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.ForbiddenTarget.selector, address(gas)));
+
         vm.prank(user);
         jobs.deleteJob(jobId);
-        vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.JobNotActive.selector, jobId));
-        hub.executeFunction(jobId, 0, address(counter), call);
+        a = assignment(jobId, keeper, address(counter), call);
+        signature = sign(a, dispatcherKey);
+        refused(a, call, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.JobNotActive.selector, jobId));
         assertEq(counter.number(), 0, "nothing executed");
     }
 
-    function test_keeper_set_changes_by_admin_only() public {
+    function test_keeper_and_dispatcher_sets_change_by_admin_only() public {
         address[] memory list = new address[](1);
         list[0] = keeper;
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotAdmin.selector, stranger));
         hub.updateKeepers(new address[](0), list);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotAdmin.selector, stranger));
+        hub.setDispatcher(stranger, true);
         vm.prank(admin);
         hub.updateKeepers(new address[](0), list);
         assertTrue(!hub.isKeeper(keeper), "removed");
-        assertEq(hub.keeperCount(), 0, "count");
+        assertEq(hub.keeperCount(), 1, "count");
         uint256 jobId = timeJob(60);
-        vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotKeeper.selector, keeper));
-        hub.executeFunction(jobId, 0, address(counter), abi.encodeCall(Counter.increment, ()));
+        bytes memory call = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), call);
+        bytes memory signature = sign(a, dispatcherKey);
+        refused(a, call, signature, keeper, abi.encodeWithSelector(TaskExecutionHub.NotKeeper.selector, keeper));
     }
 
     function test_reentry_is_blocked() public {
@@ -103,9 +364,12 @@ contract TaskExecutionHubTest is Fixture {
         vm.prank(admin);
         hub.updateKeepers(list, new address[](0));
         uint256 jobId = timeJob(60);
-        attacker.arm(jobId);
-        vm.prank(keeper);
-        bool ok = hub.executeFunction(jobId, 0, address(attacker), abi.encodeCall(Reenterer.attack, ()));
+        fund(user, 1 ether);
+        bytes memory call = abi.encodeCall(Reenterer.attack, ());
+        TaskExecutionHub.Assignment memory inner = assignment(jobId, address(attacker), address(attacker), call);
+        attacker.arm(inner, sign(inner, dispatcherKey));
+        bool ok = execute(assignment(jobId, keeper, address(attacker), call), call);
         assertTrue(!ok, "the re-entering call failed");
+        assertTrue(!hub.isExecuted(inner.taskId), "the inner task did not run");
     }
 }

@@ -44,4 +44,25 @@ contract TriggerGasRegistryTest is Fixture {
         vm.expectRevert();
         gas.withdrawETH(1, "nothing deducted yet");
     }
+
+    function test_settle_execution_pays_the_keeper_from_the_owners_balance() public {
+        vm.prank(user);
+        gas.depositETH{value: 1 ether}(1 ether);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(TriggerGasRegistry.NotOperator.selector, stranger));
+        gas.settleExecution(user, 1, stranger);
+        vm.prank(address(hub));
+        gas.settleExecution(user, 0.2 ether, keeper);
+        assertEq(gas.balances(user), 0.8 ether, "owner charged");
+        assertEq(keeper.balance, 0.2 ether, "keeper paid");
+        assertEq(gas.totalDeductedBalance(), 0, "nothing accrues to the registry");
+        vm.prank(address(hub));
+        vm.expectRevert(abi.encodeWithSelector(TriggerGasRegistry.InsufficientBalance.selector, user, 0.8 ether, 1 ether));
+        gas.settleExecution(user, 1 ether, keeper);
+        // A keeper that cannot take ETH with the stipend is not paid, and nothing is charged.
+        vm.prank(address(hub));
+        vm.expectRevert(TriggerGasRegistry.TransferFailed.selector);
+        gas.settleExecution(user, 0.1 ether, address(this));
+        assertEq(gas.balances(user), 0.8 ether, "unchanged");
+    }
 }

@@ -56,6 +56,9 @@ pub enum Command {
     Keeper(KeeperArgs),
     /// Follow keeper registrations on L1 into the store and every chain's hub.
     Registrar(RegistrarArgs),
+    /// Run the dispatcher as its own process: task requests from Redis, assignments to keepers over
+    /// P2P, outcomes from the chains, state in the store (several may share one PostgreSQL store).
+    Dispatcher(DispatcherArgs),
     /// Accept signed keeper check-ins, track liveness, alert when keepers go offline and come back.
     Health(HealthArgs),
     /// Measure performance.
@@ -143,6 +146,75 @@ pub struct RegistrarArgs {
     /// L1 confirmations before a registration counts.
     #[arg(long, default_value_t = 1)]
     pub confirmations: u64,
+}
+
+/// Where the schedulers' task requests go and which chains they concern (`scheduler`, `dispatcher`).
+#[derive(Debug, Args)]
+pub struct TaskStreamArgs {
+    /// Redis the task requests go through (the schedulers' stream).
+    #[arg(long, env = "TRIGGERX_REDIS_URL")]
+    pub redis_url: String,
+    /// Key of the Redis stream task requests go through.
+    #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
+    pub redis_stream: String,
+    /// Deployment file naming the chains and contracts (default: devnet.json in the data directory).
+    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+}
+
+impl TaskStreamArgs {
+    /// The Redis stream's settings.
+    pub fn queue(&self) -> triggerx_queue::RedisQueueConfig {
+        triggerx_queue::RedisQueueConfig {
+            stream: self.redis_stream.clone(),
+            ..triggerx_queue::RedisQueueConfig::new(&self.redis_url)
+        }
+    }
+}
+
+/// `triggerx dispatcher`.
+#[derive(Debug, Args)]
+pub struct DispatcherArgs {
+    /// The task stream and the chains.
+    #[command(flatten)]
+    pub stream: TaskStreamArgs,
+    /// This dispatcher's name in task leases and the stream's consumer group; keep it stable across
+    /// restarts (default: dispatcher-<host name>).
+    #[arg(long, env = "TRIGGERX_DISPATCHER_NAME")]
+    pub name: Option<String>,
+    /// File holding the signing key (made, mode 0600, if missing; default: dispatcher.key in the data
+    /// directory). Dispatchers sharing a store share this key.
+    #[arg(long, env = "TRIGGERX_DISPATCHER_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Key of the hubs' admin: makes every hub trust this dispatcher's key if it does not yet
+    /// (default: none; a hub that does not trust the key is an error).
+    #[arg(long, env = "TRIGGERX_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// P2P listen address.
+    #[arg(long, env = "TRIGGERX_P2P_LISTEN", default_value = "/ip4/127.0.0.1/tcp/0")]
+    pub p2p_listen: String,
+    /// P2P peers to join through (each ending in /p2p/<peer id>).
+    #[arg(long = "p2p-bootstrap", env = "TRIGGERX_P2P_BOOTSTRAP", value_delimiter = ',')]
+    pub p2p_bootstrap: Vec<String>,
+    /// Blocks an execution must be buried under before it counts (0 for automining chains).
+    #[arg(long, default_value_t = 1)]
+    pub confirmations: u64,
+    /// Seconds a performer has to get its transaction mined (the assignment's on-chain deadline).
+    #[arg(long, default_value_t = 30)]
+    pub deadline_secs: u64,
+    /// Assignments per task before it fails.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Fee paid to the keeper on top of the gas, wei.
+    #[arg(long, default_value_t = triggerx_chain::cost::DEFAULT_FIXED_FEE_WEI.to_string())]
+    pub keeper_fee_wei: String,
+    /// Most a job owner pays for one execution, wei.
+    #[arg(long, default_value_t = triggerx_dispatcher::config::DEFAULT_MAX_FEE_WEI.to_string())]
+    pub max_fee_wei: String,
+    /// Where to write the dispatcher's address and P2P addresses for keepers (default:
+    /// dispatcher.json in the data directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `triggerx devnet`.
@@ -360,15 +432,9 @@ pub struct JobCreateArgs {
 /// `triggerx scheduler`.
 #[derive(Debug, Args)]
 pub struct SchedulerArgs {
-    /// Redis the task requests go through (the dispatcher of `triggerx up --redis-url` reads them).
-    #[arg(long, env = "TRIGGERX_REDIS_URL")]
-    pub redis_url: String,
-    /// Key of the Redis stream task requests go through.
-    #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
-    pub redis_stream: String,
-    /// Deployment file naming the chains (default: devnet.json in the data directory).
-    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
-    pub deployment: Option<PathBuf>,
+    /// The task stream and the chains.
+    #[command(flatten)]
+    pub stream: TaskStreamArgs,
     /// Name of this process in the lease table (default: scheduler-<pid>).
     #[arg(long)]
     pub name: Option<String>,

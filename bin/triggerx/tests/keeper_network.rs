@@ -13,13 +13,15 @@ use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
+use triggerx_core::assignment::Assignment;
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_core::task::TaskRequest;
 use triggerx_core::task::{Task, TaskStatus};
+use triggerx_dispatcher::{DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{Message, P2pConfig, P2pNode, TaskMessage};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
-use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
 use triggerx_store::Store;
 
 const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
@@ -68,20 +70,28 @@ async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeplo
 }
 
 /// An assignment of `job` to `performer` calling `incrementBy(by)`, valid for a minute, not yet signed.
-fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64, key: &str, by: &str) -> TaskMessage {
+fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64, key: &str, by: u64) -> TaskMessage {
+    use alloy::sol_types::SolCall;
+    let calldata: alloy::primitives::Bytes = Counter::incrementByCall { by: U256::from(by) }.abi_encode().into();
     TaskMessage {
         task_id,
-        job_id: job.to_string(),
         occurrence_key: key.into(),
         chain_id: l2.chain_id,
-        performer,
-        target: l2.address("Counter").unwrap(),
-        abi: ABI.into(),
-        target_function: "incrementBy".into(),
-        arguments: vec![by.into()],
-        deadline: triggerx_core::time::now_millis() as u64 + 60_000,
-        attempt: 1,
-        dispatcher_signature: String::new(),
+        hub: l2.address("TaskExecutionHub").unwrap(),
+        assignment: Assignment {
+            taskId: U256::from(task_id),
+            jobId: job.0,
+            occurrence: alloy::primitives::keccak256(key.as_bytes()),
+            performer,
+            target: l2.address("Counter").unwrap(),
+            callHash: alloy::primitives::keccak256(&calldata),
+            maxFee: U256::from(10u128.pow(16)),
+            keeperFee: U256::from(1_000_000_000u64),
+            deadline: triggerx_core::time::now_millis() as u64 / 1000 + 60,
+            attempt: 1,
+        },
+        calldata,
+        signature: Default::default(),
         dispatched_at_micros: 0,
     }
 }
@@ -146,9 +156,30 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await.unwrap();
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = std::sync::Arc::new(dispatcher_node);
+    let hub = l2.address("TaskExecutionHub").unwrap();
+    triggerx_chain::hub::trust_dispatcher(&l2.rpc_url, &accounts[0].private_key, hub, dispatcher_key.address())
+        .await
+        .unwrap();
     let config = DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() };
-    let dispatcher = Dispatcher::new(store.clone(), dispatcher_node.clone(), dispatcher_key.clone(), config);
-    tokio::spawn(dispatcher.clone().run(reports));
+    let chains = vec![DispatcherChain {
+        chain_id: l2.chain_id,
+        rpc_url: l2.rpc_url.clone(),
+        hub,
+        confirmations: 0,
+        poll_interval: Duration::from_millis(100),
+    }];
+    let service = triggerx_dispatcher::spawn(
+        store.clone(),
+        dispatcher_key.clone(),
+        dispatcher_node.clone(),
+        reports,
+        config,
+        chains,
+        RequestSource::None,
+    )
+    .await
+    .unwrap();
+    let dispatcher = service.dispatcher.clone();
     let chain = ChainContracts::from_deployment(&l2).unwrap();
     let mut keepers = Vec::new();
     for (i, key) in consensus.iter().enumerate() {
@@ -157,7 +188,6 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
             consensus_key: format!("0x{}", alloy::hex::encode(key.to_bytes())),
             dispatcher: dispatcher_key.address(),
             chains: vec![chain.clone()],
-            fixed_fee_wei: U256::from(1_000_000_000u64),
             p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
             health_url: Some(health_url.clone()),
             checkin_interval: Duration::from_secs(30),
@@ -231,9 +261,9 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let (rogue, _) =
         P2pNode::start(P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() }, rogue_key.clone()).await.unwrap();
     let victim = keepers.iter().flatten().next().unwrap();
-    let mut forged = assignment(job, &l2, victim.address, 9999, "forged", "1000");
+    let mut forged = assignment(job, &l2, victim.address, 9999, "forged", 1000);
     forged.sign(&rogue_key).unwrap();
-    rogue.publish_when_ready(&Message::Task(forged), Duration::from_secs(10)).await.unwrap();
+    rogue.publish_when_ready(&Message::Task(Box::new(forged)), Duration::from_secs(10)).await.unwrap();
     let started = Instant::now();
     while victim.stats.forged.load(Ordering::Relaxed) == 0 && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -243,12 +273,12 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "nothing executed for the forger");
 
     // 4. A task delivered twice (two different envelopes of one signed assignment) is executed once.
-    let mut twice = assignment(job, &l2, victim.address, 5000, "delivered-twice", "5");
+    let mut twice = assignment(job, &l2, victim.address, 5000, "delivered-twice", 5);
     twice.dispatched_at_micros = 1;
     twice.sign(&dispatcher_key).unwrap();
-    rogue.publish_when_ready(&Message::Task(twice.clone()), Duration::from_secs(10)).await.unwrap();
+    rogue.publish_when_ready(&Message::Task(Box::new(twice.clone())), Duration::from_secs(10)).await.unwrap();
     twice.dispatched_at_micros = 2;
-    rogue.publish_when_ready(&Message::Task(twice), Duration::from_secs(10)).await.unwrap();
+    rogue.publish_when_ready(&Message::Task(Box::new(twice)), Duration::from_secs(10)).await.unwrap();
     let started = Instant::now();
     while (victim.stats.duplicates.load(Ordering::Relaxed) == 0
         || counter.number().call().await.unwrap() < U256::from(15))

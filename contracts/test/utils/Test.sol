@@ -13,6 +13,9 @@ interface Vm {
     function expectRevert() external;
     function expectEmit(bool topic1, bool topic2, bool topic3, bool data) external;
     function addr(uint256 privateKey) external returns (address);
+    function sign(uint256 privateKey, bytes32 digest) external returns (uint8 v, bytes32 r, bytes32 s);
+    function txGasPrice(uint256 gasPrice) external;
+    function prank(address sender, address origin) external;
 }
 
 /// @notice Minimal test base: the `vm` handle and assertions that revert with a message on failure.

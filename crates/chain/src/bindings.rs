@@ -16,7 +16,7 @@ sol!(
     "../../contracts/artifacts/TriggerGasRegistry.json"
 );
 sol!(
-    #[sol(rpc)]
+    #[sol(rpc, all_derives)]
     TaskExecutionHub,
     "../../contracts/artifacts/TaskExecutionHub.json"
 );
@@ -24,6 +24,11 @@ sol!(
     #[sol(rpc)]
     KeeperRegistry,
     "../../contracts/artifacts/KeeperRegistry.json"
+);
+sol!(
+    #[sol(rpc)]
+    GuardedCounter,
+    "../../contracts/artifacts/GuardedCounter.json"
 );
 sol!(
     #[sol(rpc)]

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod deploy;
 pub mod devnet;
 pub mod error;
+pub mod hub;
 pub mod jobs;
 pub mod keepers;
 pub mod sender;

@@ -114,6 +114,8 @@ pub struct Batch {
     pub from: Option<u64>,
     /// Last block scanned (inclusive), if a range was scanned.
     pub to: Option<u64>,
+    /// Timestamp of block `to` (Unix seconds).
+    pub to_timestamp: Option<u64>,
     checkpoint: Checkpoint,
 }
 
@@ -191,8 +193,13 @@ impl<C: CheckpointStore> LogWatcher<C> {
     }
 
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        Ok(self.block_header(number).await?.map(|(hash, _)| hash))
+    }
+
+    /// Hash and timestamp of block `number`.
+    async fn block_header(&self, number: u64) -> Result<Option<(B256, u64)>, ChainError> {
         let block = self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).await?;
-        Ok(block.map(|b| b.header.hash))
+        Ok(block.map(|b| (b.header.hash, b.header.timestamp)))
     }
 
     /// The next events: logs removed by a reorg, then the logs of the next confirmed range. Does not
@@ -203,13 +210,14 @@ impl<C: CheckpointStore> LogWatcher<C> {
         self.unwind_reorg(&mut checkpoint, &mut events).await?;
         let safe = self.safe_head().await?;
         if checkpoint.next_block > safe {
-            return Ok(Batch { events, from: None, to: None, checkpoint });
+            return Ok(Batch { events, from: None, to: None, to_timestamp: None, checkpoint });
         }
         let from = checkpoint.next_block;
         let to = safe.min(from + self.config.max_range.max(1) - 1);
         let filters = self.filters.read().await.clone();
-        let (anchor, logs) = loop {
-            let before = self.block_hash(to).await?.ok_or_else(|| ChainError::Rpc(format!("block {to} not found")))?;
+        let (anchor, anchor_time, logs) = loop {
+            let (before, time) =
+                self.block_header(to).await?.ok_or_else(|| ChainError::Rpc(format!("block {to} not found")))?;
             let logs = if filters.is_empty() {
                 Vec::new()
             } else {
@@ -217,7 +225,7 @@ impl<C: CheckpointStore> LogWatcher<C> {
             };
             let after = self.block_hash(to).await?;
             if after == Some(before) {
-                break (before, logs);
+                break (before, time, logs);
             }
             tracing::debug!(to, "chain moved under the query; scanning the range again");
         };
@@ -245,7 +253,7 @@ impl<C: CheckpointStore> LogWatcher<C> {
         let keep_from = to.saturating_sub(self.config.reorg_window);
         checkpoint.recent.retain(|b| b.number > keep_from || b.number == to);
         checkpoint.next_block = to + 1;
-        Ok(Batch { events, from: Some(from), to: Some(to), checkpoint })
+        Ok(Batch { events, from: Some(from), to: Some(to), to_timestamp: Some(anchor_time), checkpoint })
     }
 
     /// If the newest remembered block changed, finds the newest remembered block still on the chain,

@@ -14,9 +14,14 @@ use triggerx_chain::ChainError;
 use triggerx_chain::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, EventEmitter, JobRegistry, TaskExecutionHub, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, deploy_chain, signer_from_key, wallet_provider};
+use triggerx_chain::hub::{assignment_call, describe_hub_error};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
+use triggerx_core::assignment::Assignment;
 use triggerx_store::Store;
+
+/// Keeper fee of the test assignments, wei.
+const KEEPER_FEE: u64 = 1_000_000_000_000;
 
 struct Chain {
     anvil: AnvilInstance,
@@ -59,6 +64,41 @@ impl Chain {
             .unwrap();
     }
 
+    /// Makes the hub trust account `index` as a dispatcher.
+    async fn trust_dispatcher(&self, index: usize) {
+        triggerx_chain::hub::trust_dispatcher(
+            &self.anvil.rpc_url,
+            &self.key(0),
+            self.address("TaskExecutionHub"),
+            self.anvil.accounts[index].address,
+        )
+        .await
+        .unwrap();
+    }
+
+    /// `executeFunction` for task `task_id` of `job_id` calling the Counter with `data`, assigned to
+    /// account `keeper` and signed by account `dispatcher`.
+    fn assigned_call(&self, dispatcher: usize, task_id: u64, job_id: U256, keeper: usize, data: &[u8]) -> Vec<u8> {
+        use alloy::signers::SignerSync;
+        let assignment = Assignment {
+            taskId: U256::from(task_id),
+            jobId: job_id,
+            occurrence: alloy::primitives::keccak256(format!("manual:{task_id}")),
+            performer: self.anvil.accounts[keeper].address,
+            target: self.address("Counter"),
+            callHash: alloy::primitives::keccak256(data),
+            maxFee: U256::from(10u128.pow(16)),
+            keeperFee: U256::from(KEEPER_FEE),
+            deadline: triggerx_core::time::now_millis() as u64 / 1000 + 60,
+            attempt: 1,
+        };
+        let digest = assignment.digest(31338, self.address("TaskExecutionHub"));
+        let signer = signer_from_key(&self.key(dispatcher)).unwrap();
+        let signature = signer.sign_hash_sync(&digest).unwrap();
+        let signature: alloy::primitives::Bytes = signature.as_bytes().to_vec().into();
+        assignment_call(&assignment, &data.to_vec().into(), &signature).abi_encode()
+    }
+
     async fn create_job(&self, owner: usize) -> U256 {
         triggerx_chain::jobs::register_job(
             &self.anvil.rpc_url,
@@ -96,25 +136,39 @@ async fn deploys_and_registers_a_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keeper_executes_through_the_hub_and_strangers_cannot() {
+async fn keeper_executes_its_assignment_once_paid_for_the_gas_it_used_and_strangers_cannot() {
     let chain = Chain::start().await;
-    let (user, keeper, stranger) = (1, 2, 3);
+    let (user, keeper, stranger, dispatcher) = (1, 2, 3, 9);
     let job_id = chain.create_job(user).await;
     let gas = TriggerGasRegistry::new(chain.address("TriggerGasRegistry"), chain.wallet(user));
     let deposit = U256::from(10u128.pow(18));
     gas.depositETH(deposit).value(deposit).send().await.unwrap().get_receipt().await.unwrap();
     chain.add_hub_keeper(keeper).await;
+    chain.add_hub_keeper(stranger).await;
+    chain.trust_dispatcher(dispatcher).await;
 
-    let amount = U256::from(10u128.pow(15));
-    let call = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
-    let execute = TaskExecutionHub::executeFunctionCall {
-        jobId: job_id,
-        amount,
-        target: chain.address("Counter"),
-        data: call.into(),
-    };
-    let request =
-        TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(execute.abi_encode());
+    let hub = TaskExecutionHub::new(chain.address("TaskExecutionHub"), chain.plain.clone());
+    let data = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
+    let input = chain.assigned_call(dispatcher, 1, job_id, keeper, &data);
+    // The Rust EIP-712 digest is the hub's.
+    let decoded = TaskExecutionHub::executeFunctionCall::abi_decode(&input).unwrap();
+    let ours = Assignment {
+        taskId: decoded.assignment.taskId,
+        jobId: decoded.assignment.jobId,
+        occurrence: decoded.assignment.occurrence,
+        performer: decoded.assignment.performer,
+        target: decoded.assignment.target,
+        callHash: decoded.assignment.callHash,
+        maxFee: decoded.assignment.maxFee,
+        keeperFee: decoded.assignment.keeperFee,
+        deadline: decoded.assignment.deadline,
+        attempt: decoded.assignment.attempt,
+    }
+    .digest(31338, chain.address("TaskExecutionHub"));
+    assert_eq!(hub.assignmentDigest(decoded.assignment.clone()).call().await.unwrap(), ours);
+
+    let request = TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(input.clone());
+    let keeper_before = chain.plain.get_balance(chain.anvil.accounts[keeper].address).await.unwrap();
     let receipt = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request.clone()).await.unwrap();
     assert!(receipt.status());
     let executed = receipt
@@ -124,18 +178,45 @@ async fn keeper_executes_through_the_hub_and_strangers_cannot() {
         .find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok())
         .unwrap();
     assert!(executed.success);
+    assert_eq!(executed.taskId, U256::from(1), "the event names the task");
     assert_eq!(executed.keeper, chain.anvil.accounts[keeper].address);
     let counter = Counter::new(chain.address("Counter"), chain.plain.clone());
     assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "target state changed");
+    let charged = executed.amount;
     assert_eq!(
         gas.getBalance(chain.anvil.accounts[user].address).call().await.unwrap(),
-        deposit - amount,
-        "balance dropped"
+        deposit - charged,
+        "the owner paid what the event says"
+    );
+    // The charge is the gas the hub measured at the transaction's price plus the fee; the measurement
+    // is a lower bound of the receipt's gas and close to it.
+    let price = U256::from(receipt.effective_gas_price);
+    assert_eq!(charged, U256::from(executed.gasUsed) * price + U256::from(KEEPER_FEE));
+    let (measured, real) = (executed.gasUsed.to::<u64>(), receipt.gas_used);
+    println!("hub execution: receipt gas {real}, measured by the hub {measured}");
+    assert!(measured <= real, "never more gas than the transaction used: {measured} > {real}");
+    assert!(measured * 100 >= real * 97, "within 3 % of the real gas: {measured} vs {real}");
+    let keeper_after = chain.plain.get_balance(chain.anvil.accounts[keeper].address).await.unwrap();
+    assert_eq!(
+        keeper_after + U256::from(real) * price,
+        keeper_before + charged,
+        "the keeper got the charge and paid the transaction"
     );
 
-    let refused = chain.sender(stranger, SenderConfig::default()).await.send_and_confirm(request).await.unwrap_err();
-    assert!(matches!(refused, ChainError::Reverted { .. }), "{refused}");
-    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "nothing executed for the stranger");
+    let replay = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request).await.unwrap_err();
+    let ChainError::Reverted { reason } = replay else { panic!("{replay}") };
+    assert!(describe_hub_error(&reason).contains("AlreadyExecuted"), "{reason}");
+    let theirs = chain.assigned_call(dispatcher, 2, job_id, keeper, &data);
+    let stolen = TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(theirs);
+    let refused = chain.sender(stranger, SenderConfig::default()).await.send_and_confirm(stolen).await.unwrap_err();
+    let ChainError::Reverted { reason } = refused else { panic!("{refused}") };
+    assert!(describe_hub_error(&reason).contains("NotPerformer"), "{reason}");
+    let forged = chain.assigned_call(stranger, 3, job_id, keeper, &data);
+    let forged = TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(forged);
+    let refused = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(forged).await.unwrap_err();
+    let ChainError::Reverted { reason } = refused else { panic!("{refused}") };
+    assert!(describe_hub_error(&reason).contains("NotDispatcher"), "{reason}");
+    assert_eq!(counter.number().call().await.unwrap(), U256::from(5), "executed once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,18 +518,14 @@ async fn cost_prediction_before_a_job_exists_covers_the_real_hub_call() {
     .await
     .unwrap();
     chain.add_hub_keeper(keeper).await;
+    chain.trust_dispatcher(9).await;
     let input = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
-    let execute = TaskExecutionHub::executeFunctionCall {
-        jobId: job_id,
-        amount: U256::from(10u128.pow(15)),
-        target: chain.address("Counter"),
-        data: input.clone().into(),
-    };
+    let execute = chain.assigned_call(9, 1, job_id, keeper, &input);
     let fixed = U256::from(7);
     let hub_call = CostCall::HubCall {
         from: chain.anvil.accounts[keeper].address,
         hub: chain.address("TaskExecutionHub"),
-        input: execute.abi_encode().into(),
+        input: execute.clone().into(),
     };
     let exact = predict_cost(&chain.plain, hub_call, fixed).await.unwrap();
     let forwarded = CostCall::Forwarded {
@@ -462,7 +539,7 @@ async fn cost_prediction_before_a_job_exists_covers_the_real_hub_call() {
     // The first execution (cold storage) is the most expensive one: it must be covered.
     let request = TransactionRequest::default()
         .with_to(chain.address("TaskExecutionHub"))
-        .with_input(execute.abi_encode())
+        .with_input(execute)
         .with_gas_limit(exact.gas * 13 / 10);
     let receipt = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request).await.unwrap();
     assert!(receipt.status());

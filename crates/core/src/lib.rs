@@ -5,6 +5,7 @@
 pub mod abi_args;
 pub mod address;
 pub mod apikey;
+pub mod assignment;
 pub mod checkin;
 pub mod checkpoint;
 pub mod condition;
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod job;
 pub mod job_input;
 pub mod keeper;
+pub mod ledger;
 pub mod numbers;
 pub mod paging;
 pub mod schedule;

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{JobId, TaskDefinitionId};
 use crate::time::{UnixMillis, rfc3339};
 
-/// Lifecycle of a task: created -> dispatched -> executing -> executed | failed.
+/// Lifecycle of a task: created -> dispatched -> executing -> executed | failed. A task whose attempt
+/// passed its deadline without an execution on-chain is dispatched again (a new attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -54,10 +55,20 @@ impl TaskStatus {
         match self {
             Self::Created => true,
             Self::Dispatched => matches!(next, Self::Dispatched | Self::Executing | Self::Executed | Self::Failed),
-            Self::Executing => matches!(next, Self::Executed | Self::Failed),
+            // Re-assignment after the deadline: the hub refuses the late attempt, so it cannot double.
+            Self::Executing => matches!(next, Self::Dispatched | Self::Executed | Self::Failed),
             Self::Executed | Self::Failed => false,
         }
     }
+}
+
+/// A request to run one occurrence of a job (scheduler -> queue -> dispatcher).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskRequest {
+    /// The job.
+    pub job_id: JobId,
+    /// Identity of the occurrence (the same key never makes a second task).
+    pub occurrence_key: String,
 }
 
 /// A stored task (field names of the original dbserver's task rows, plus lifecycle details).
@@ -84,6 +95,12 @@ pub struct Task {
     pub ta_signature: String,
     pub task_submission_tx_hash: String,
     pub task_status: TaskStatus,
+    /// Assignments made so far (0 before the first).
+    pub attempt: i64,
+    /// On-chain deadline of the current assignment.
+    #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deadline_at: Option<UnixMillis>,
     pub task_error: String,
     pub is_successful: bool,
     pub is_accepted: Option<bool>,
@@ -95,6 +112,25 @@ pub struct Task {
     #[serde(serialize_with = "rfc3339::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: UnixMillis,
+}
+
+/// One assignment of a task and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TaskAttempt {
+    /// 1 for the first assignment.
+    pub attempt: i64,
+    /// The keeper it went to.
+    pub performer_id: i64,
+    /// When it was made, Unix ms.
+    pub assigned_at: i64,
+    /// Its on-chain deadline, Unix ms.
+    pub deadline_at: i64,
+    /// `assigned`, `refused`, `broadcast`, `executed`, `failed` or `expired`.
+    pub outcome: String,
+    /// Why it was refused or failed.
+    pub reason: String,
+    /// The transaction the performer sent, if any.
+    pub tx_hash: String,
 }
 
 /// `POST /api/tasks` body: a task request for one occurrence.
@@ -139,5 +175,6 @@ mod tests {
         assert!(!TaskStatus::Executed.can_become(TaskStatus::Failed));
         assert!(!TaskStatus::Failed.can_become(TaskStatus::Executing));
         assert!(!TaskStatus::Executing.can_become(TaskStatus::Created));
+        assert!(TaskStatus::Executing.can_become(TaskStatus::Dispatched), "re-assigned after its deadline");
     }
 }

@@ -1,5 +1,8 @@
-//! Executing one task on one chain: deadline check, call encoding, cost prediction, the owner's balance
-//! check, `TaskExecutionHub.executeFunction` through the transaction sender, and the report.
+//! Executing one assigned task on one chain: the assignment is for this chain's hub and still valid,
+//! the owner can pay the predicted fee (refused with `insufficient_balance`, and no transaction,
+//! otherwise), then `TaskExecutionHub.executeFunction(assignment, calldata, signature)` through the
+//! transaction sender, and the report. The hub checks everything again on-chain; the keeper checks
+//! first so it does not pay gas for a transaction that would revert.
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
@@ -11,8 +14,9 @@ use triggerx_chain::ChainError;
 use triggerx_chain::bindings::{JobRegistry, TaskExecutionHub, TriggerGasRegistry};
 use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::cost::{CostCall, predict_cost};
+use triggerx_chain::hub::{assignment_call, describe_hub_error};
 use triggerx_chain::sender::{SenderConfig, TxSender};
-use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi, render_values};
+use triggerx_p2p::messages::ReportStatus;
 use triggerx_p2p::{ExecutionReport, TaskMessage};
 
 /// Gas limit = estimate x this / 100.
@@ -29,16 +33,13 @@ pub struct ChainAccess {
 pub fn refusal(task: &TaskMessage, performer: Address, reason: &str) -> ExecutionReport {
     ExecutionReport {
         task_id: task.task_id,
-        job_id: task.job_id.clone(),
-        attempt: task.attempt,
+        attempt: task.attempt(),
         performer,
-        status: "failed".into(),
+        status: ReportStatus::Refused,
         reason: reason.into(),
         tx_hash: None,
         block_number: None,
         gas_used: None,
-        amount_charged: "0".into(),
-        converted_arguments: Vec::new(),
         broadcast_at_micros: None,
     }
 }
@@ -48,8 +49,8 @@ pub fn now_micros() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
-fn now_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+fn now_secs() -> u64 {
+    now_micros() / 1_000_000
 }
 
 impl ChainAccess {
@@ -67,14 +68,13 @@ impl ChainAccess {
         &self,
         task: &TaskMessage,
         performer: Address,
-        fixed_fee: U256,
         on_broadcast: tokio::sync::mpsc::UnboundedSender<ExecutionReport>,
     ) -> ExecutionReport {
-        match self.try_execute(task, performer, fixed_fee, on_broadcast).await {
+        match self.try_execute(task, performer, on_broadcast).await {
             Ok(report) => report,
             Err(e) => {
                 let reason = match e {
-                    ChainError::Reverted { reason } => format!("reverted: {reason}"),
+                    ChainError::Reverted { reason } => format!("reverted: {}", describe_hub_error(&reason)),
                     other => other.to_string(),
                 };
                 refusal(task, performer, &reason)
@@ -86,52 +86,48 @@ impl ChainAccess {
         &self,
         task: &TaskMessage,
         performer: Address,
-        fixed_fee: U256,
         on_broadcast: tokio::sync::mpsc::UnboundedSender<ExecutionReport>,
     ) -> Result<ExecutionReport, ChainError> {
-        if now_millis() > task.deadline {
+        if task.hub != self.config.hub {
+            return Ok(refusal(task, performer, "unknown_hub"));
+        }
+        if now_secs() > task.assignment.deadline {
             return Ok(refusal(task, performer, "deadline_passed"));
         }
-        let abi = parse_abi(&task.abi, "abi").map_err(|e| ChainError::Invalid(e.to_string()))?;
-        let function = find_function(&abi, &task.target_function, Some(task.arguments.len()), "target_function")
-            .map_err(|e| ChainError::Invalid(e.to_string()))?;
-        let values = convert_arguments(function, &task.arguments, "arguments")
-            .map_err(|e| ChainError::Invalid(e.to_string()))?;
-        let data = encode_call(function, &values, "arguments").map_err(|e| ChainError::Invalid(e.to_string()))?;
-        let job_id: U256 = task.job_id.parse().map_err(|e| ChainError::Invalid(format!("job id: {e}")))?;
-
-        // Predict the cost: gas of the hub call x the current max fee + the fixed fee.
-        let call = |amount: U256| TaskExecutionHub::executeFunctionCall {
-            jobId: job_id,
-            amount,
-            target: task.target,
-            data: data.clone().into(),
-        };
-        let probe =
-            CostCall::HubCall { from: performer, hub: self.config.hub, input: call(U256::ZERO).abi_encode().into() };
+        let input = assignment_call(&task.assignment, &task.calldata, &task.signature).abi_encode();
+        let probe = CostCall::HubCall { from: performer, hub: self.config.hub, input: input.clone().into() };
         // The reads are independent: run them together (they sit between dispatch and broadcast).
         let owner_balance = async {
-            let owner =
-                JobRegistry::new(self.config.job_registry, self.provider.clone()).getJobOwner(job_id).call().await?;
+            let owner = JobRegistry::new(self.config.job_registry, self.provider.clone())
+                .getJobOwner(task.job_id())
+                .call()
+                .await?;
             TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await
         };
-        let (prediction, balance) = tokio::join!(predict_cost(&self.provider, probe, fixed_fee), owner_balance);
-        let (prediction, balance) = (prediction?, balance?);
-        let (gas, cost) = (prediction.gas, prediction.cost);
-        if balance < cost {
+        let keeper_fee = task.assignment.keeperFee;
+        let (prediction, balance) = tokio::join!(predict_cost(&self.provider, probe, keeper_fee), owner_balance);
+        // Every execution costs at least the fee: a balance below it is the reason, whatever the
+        // estimate (which reverts then) says.
+        let balance = balance?;
+        if balance < keeper_fee {
+            return Ok(refusal(task, performer, "insufficient_balance"));
+        }
+        let prediction = prediction?;
+        // The hub charges at most the signed maximum.
+        let fee: U256 = prediction.cost.min(task.assignment.maxFee);
+        if balance < fee {
             return Ok(refusal(task, performer, "insufficient_balance"));
         }
 
         let request = TransactionRequest::default()
             .with_to(self.config.hub)
-            .with_input(call(cost).abi_encode())
-            .with_gas_limit(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
+            .with_input(input)
+            .with_gas_limit(prediction.gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
         let sent = self.sender.send(request).await?;
         let broadcast_at = now_micros();
         let _ = on_broadcast.send(ExecutionReport {
-            status: "executing".into(),
+            status: ReportStatus::Executing,
             tx_hash: Some(sent.hash),
-            amount_charged: cost.to_string(),
             broadcast_at_micros: Some(broadcast_at),
             ..refusal(task, performer, "")
         });
@@ -139,22 +135,19 @@ impl ChainAccess {
         let executed =
             receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());
         let (status, reason) = match (&executed, receipt.status()) {
-            (Some(event), true) if event.success => ("executed", String::new()),
-            (Some(event), true) => ("failed", format!("target_reverted: {}", event.returnData)),
-            _ => ("failed", "hub_call_reverted".to_string()),
+            (Some(event), true) if event.success => (ReportStatus::Executed, String::new()),
+            (Some(event), true) => (ReportStatus::Failed, format!("target_reverted: {}", event.returnData)),
+            _ => (ReportStatus::Failed, "hub_call_reverted".to_string()),
         };
         Ok(ExecutionReport {
             task_id: task.task_id,
-            job_id: task.job_id.clone(),
-            attempt: task.attempt,
+            attempt: task.attempt(),
             performer,
-            status: status.into(),
+            status,
             reason,
             tx_hash: Some(receipt.transaction_hash),
             block_number: receipt.block_number,
             gas_used: Some(receipt.gas_used),
-            amount_charged: cost.to_string(),
-            converted_arguments: render_values(&values),
             broadcast_at_micros: Some(broadcast_at),
         })
     }

@@ -1,7 +1,8 @@
 //! Keeper node: joins the P2P network, accepts only tasks the configured dispatcher signed for this
 //! keeper, executes each once through the chain's `TaskExecutionHub` (refusing with
-//! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted cost) and
-//! publishes a report.
+//! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted fee) and
+//! publishes a report. The fee is the hub's rule (gas used x gas price + the signed keeper fee, capped
+//! by the signed maximum), not the keeper's choice.
 
 pub mod bls;
 pub mod checkin;
@@ -9,11 +10,11 @@ pub mod executor;
 pub mod keys;
 pub mod settings;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::Mutex;
 use triggerx_chain::ChainError;
@@ -22,6 +23,9 @@ use triggerx_p2p::{Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage}
 
 pub use executor::ChainAccess;
 pub use triggerx_chain::contracts::ChainContracts;
+
+/// Seconds an assignment is remembered after its deadline (clock skew between dispatcher and keeper).
+const HANDLED_GRACE_SECS: u64 = 60;
 
 /// Errors of the keeper node.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +52,6 @@ pub struct KeeperConfig {
     pub dispatcher: Address,
     /// Chains this keeper executes on.
     pub chains: Vec<ChainContracts>,
-    /// Fixed fee added to every cost prediction, wei.
-    pub fixed_fee_wei: U256,
     /// P2P settings.
     pub p2p: P2pConfig,
     /// Health service to check in with (`http://host:port`); none: no check-ins.
@@ -96,8 +98,8 @@ struct Inner {
     controller: Address,
     dispatcher: Address,
     chains: HashMap<u64, ChainAccess>,
-    fixed_fee: U256,
-    handled: Mutex<HashSet<i64>>,
+    /// Assignments already taken, until their deadline (Unix seconds); later copies are duplicates.
+    handled: Mutex<HashMap<(i64, u32), u64>>,
     stats: Arc<KeeperStats>,
     p2p: Arc<P2pNode>,
 }
@@ -121,8 +123,7 @@ impl KeeperNode {
             controller: controller.address(),
             dispatcher: config.dispatcher,
             chains,
-            fixed_fee: config.fixed_fee_wei,
-            handled: Mutex::new(HashSet::new()),
+            handled: Mutex::new(HashMap::new()),
             stats: stats.clone(),
             p2p: p2p.clone(),
         });
@@ -143,7 +144,7 @@ impl KeeperNode {
 async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Received>) {
     while let Some(received) = incoming.recv().await {
         let Message::Task(task) = received.message else { continue };
-        if task.performer != inner.controller {
+        if task.performer() != inner.controller {
             continue;
         }
         match task.dispatcher() {
@@ -154,12 +155,18 @@ async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Rec
                 continue;
             }
         }
-        if !inner.handled.lock().await.insert(task.task_id) {
-            inner.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-            continue;
+        {
+            let mut handled = inner.handled.lock().await;
+            // Past its deadline an assignment cannot execute (the hub refuses it): forget it.
+            let now = executor::now_micros() / 1_000_000;
+            handled.retain(|_, deadline| *deadline + HANDLED_GRACE_SECS >= now);
+            if handled.insert((task.task_id, task.attempt()), task.assignment.deadline).is_some() {
+                inner.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
         }
         let inner = inner.clone();
-        tokio::spawn(async move { handle(&inner, task).await });
+        tokio::spawn(async move { handle(&inner, *task).await });
     }
 }
 
@@ -178,13 +185,13 @@ async fn handle(inner: &Inner, task: TaskMessage) {
         })
     };
     let report = match inner.chains.get(&task.chain_id) {
-        Some(chain) => chain.execute(&task, inner.controller, inner.fixed_fee, interim_tx).await,
+        Some(chain) => chain.execute(&task, inner.controller, interim_tx).await,
         None => executor::refusal(&task, inner.controller, "unknown_chain"),
     };
     let _ = publisher.await;
     let counter = if report.tx_hash.is_some() { &inner.stats.executed } else { &inner.stats.refused };
     counter.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(task_id = task.task_id, status = %report.status, reason = %report.reason, tx = ?report.tx_hash, "task handled");
+    tracing::info!(task_id = task.task_id, status = ?report.status, reason = %report.reason, tx = ?report.tx_hash, "task handled");
     if let Err(e) =
         inner.p2p.publish_when_ready(&Message::ExecutionReport(report), std::time::Duration::from_secs(10)).await
     {

@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::Address;
 use serde::Deserialize;
 use triggerx_chain::contracts::ChainContracts;
-use triggerx_chain::cost::DEFAULT_FIXED_FEE_WEI;
 use triggerx_p2p::P2pConfig;
 
 use crate::keys::{KeeperKeys, KeySource};
@@ -32,7 +31,8 @@ pub struct KeeperFile {
     pub health_url: Option<String>,
     /// Seconds between check-ins.
     pub checkin_interval_secs: Option<u64>,
-    /// Fixed fee added to cost predictions, wei (decimal).
+    /// No longer used: refused with an explanation (the fee is the hub's rule and the dispatcher's
+    /// signed keeper fee, never the keeper's choice).
     pub fixed_fee_wei: Option<String>,
     /// Voting power `keeper register` asks for.
     pub voting_power: Option<u64>,
@@ -144,15 +144,16 @@ impl KeeperFile {
         }
     }
 
-    /// The fixed fee, wei.
-    pub fn fixed_fee(&self) -> Result<U256, KeeperError> {
-        match &self.fixed_fee_wei {
-            None => Ok(U256::from(DEFAULT_FIXED_FEE_WEI)),
-            Some(text) => text
-                .trim()
-                .parse::<U256>()
-                .map_err(|e| KeeperError::Config(format!("fixed_fee_wei: '{text}' is not a wei amount ({e})"))),
+    /// Refuses settings this version no longer takes.
+    pub fn check_retired(&self) -> Result<(), KeeperError> {
+        if self.fixed_fee_wei.is_some() {
+            return Err(KeeperError::Config(
+                "fixed_fee_wei: keepers no longer choose their fee; the hub charges gas used x gas price plus the \
+                 keeper fee the dispatcher signs (remove the line)"
+                    .into(),
+            ));
         }
+        Ok(())
     }
 
     /// The L1 registry (`keeper register` needs it).
@@ -162,6 +163,7 @@ impl KeeperFile {
 
     /// The node's settings with `keys`.
     pub fn node_config(&self, keys: &KeeperKeys) -> Result<KeeperConfig, KeeperError> {
+        self.check_retired()?;
         let dispatcher = self.dispatcher.ok_or_else(|| KeeperError::Config("dispatcher is missing".into()))?;
         if self.chains.is_empty() {
             return Err(KeeperError::Config("no [[chains]] to execute on".into()));
@@ -185,7 +187,6 @@ impl KeeperFile {
             consensus_key: keys.consensus_hex(),
             dispatcher,
             chains: self.chains.clone(),
-            fixed_fee_wei: self.fixed_fee()?,
             p2p,
             health_url: self.health_url.clone(),
             checkin_interval: Duration::from_secs(interval),
@@ -213,7 +214,7 @@ mod tests {
         assert!(raw.to_string().contains("dev = true"), "{raw}");
         let partial = parse("[keys]\ncontroller = \"c.json\"\n").unwrap().key_source().unwrap_err();
         assert!(partial.to_string().contains("keystore files"), "{partial}");
-        let fee = parse("fixed_fee_wei = \"lots\"").unwrap().fixed_fee().unwrap_err();
+        let fee = parse("fixed_fee_wei = \"lots\"").unwrap().check_retired().unwrap_err();
         assert!(fee.to_string().contains("fixed_fee_wei"), "{fee}");
         let keys = KeeperKeys::generate(None);
         let no_dispatcher = parse("").unwrap().node_config(&keys).unwrap_err();

@@ -1,122 +1,103 @@
-//! The messages keepers and the dispatcher exchange. A task also carries the dispatcher's EIP-712
-//! signature over its essential fields, so a keeper can prove who assigned it what.
+//! The messages keepers and the dispatcher exchange. A task carries the dispatcher's EIP-712 signed
+//! [`Assignment`] (the struct the hub checks on-chain) and the calldata itself, so a keeper needs no ABI
+//! and can prove who assigned it what; a report says what the performer did (the dispatcher believes
+//! only the chain about executions).
 
-use alloy::primitives::{Address, B256, Signature, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
-use alloy::sol_types::{Eip712Domain, SolStruct, eip712_domain};
 use serde::{Deserialize, Serialize};
+use triggerx_core::assignment::Assignment;
 
 use crate::P2pError;
-
-sol! {
-    /// The EIP-712 form of a task assignment.
-    struct TaskAssignment {
-        uint256 taskId;
-        uint256 jobId;
-        bytes32 occurrence;
-        uint64 chainId;
-        address performer;
-        address target;
-        bytes32 callHash;
-        uint64 deadline;
-        uint32 attempt;
-    }
-}
-
-/// EIP-712 domain of task assignments.
-pub fn task_domain() -> Eip712Domain {
-    eip712_domain! { name: "TriggerX", version: "1", }
-}
 
 /// A task assigned to one performer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
     /// Store id of the task.
     pub task_id: i64,
-    /// Job id (uint256, decimal).
-    pub job_id: String,
-    /// Occurrence identity.
+    /// Occurrence identity (its keccak256 is the assignment's `occurrence`).
     pub occurrence_key: String,
     /// Chain the call goes to.
     pub chain_id: u64,
-    /// The keeper (controller address) that must execute it.
-    pub performer: Address,
-    /// Contract to call.
-    pub target: Address,
-    /// JSON ABI containing the function.
-    pub abi: String,
-    /// Function name or signature.
-    pub target_function: String,
-    /// Static arguments as strings.
-    pub arguments: Vec<String>,
-    /// Unix milliseconds after which the dispatcher re-assigns the task.
-    pub deadline: u64,
-    /// 1 for the first assignment, 2 for the first re-assignment...
-    pub attempt: u32,
-    /// Dispatcher's EIP-712 signature over `assignment()`, 0x hex.
-    pub dispatcher_signature: String,
+    /// The `TaskExecutionHub` that checks the assignment (the EIP-712 verifying contract).
+    pub hub: Address,
+    /// What the dispatcher assigned, as the hub checks it.
+    pub assignment: Assignment,
+    /// The call to make (its keccak256 is the assignment's `callHash`).
+    pub calldata: Bytes,
+    /// The dispatcher's EIP-712 signature of the assignment, 65 bytes.
+    pub signature: Bytes,
     /// When the dispatcher published it, Unix microseconds (informational, not signed).
     #[serde(default)]
     pub dispatched_at_micros: u64,
 }
 
 impl TaskMessage {
-    /// The signed essentials: the call itself is covered through the hash of (ABI, function, arguments).
-    pub fn assignment(&self) -> Result<TaskAssignment, P2pError> {
-        let job_id: U256 = self.job_id.parse().map_err(|e| P2pError::Message(format!("job_id: {e}")))?;
-        let call = serde_json::to_vec(&(&self.abi, &self.target_function, &self.arguments))
-            .map_err(|e| P2pError::Message(e.to_string()))?;
-        Ok(TaskAssignment {
-            taskId: U256::from(self.task_id.max(0) as u64),
-            jobId: job_id,
-            occurrence: keccak256(self.occurrence_key.as_bytes()),
-            chainId: self.chain_id,
-            performer: self.performer,
-            target: self.target,
-            callHash: keccak256(call),
-            deadline: self.deadline,
-            attempt: self.attempt,
-        })
-    }
-
-    fn signing_hash(&self) -> Result<B256, P2pError> {
-        Ok(self.assignment()?.eip712_signing_hash(&task_domain()))
-    }
-
-    /// Signs the task as the dispatcher.
+    /// Signs the assignment as the dispatcher.
     pub fn sign(&mut self, dispatcher: &PrivateKeySigner) -> Result<(), P2pError> {
-        let signature =
-            dispatcher.sign_hash_sync(&self.signing_hash()?).map_err(|e| P2pError::Message(e.to_string()))?;
-        self.dispatcher_signature = format!("0x{}", alloy::hex::encode(signature.as_bytes()));
+        let digest = self.assignment.digest(self.chain_id, self.hub);
+        let signature = dispatcher.sign_hash_sync(&digest).map_err(|e| P2pError::Message(e.to_string()))?;
+        self.signature = Bytes::from(signature.as_bytes().to_vec());
         Ok(())
     }
 
-    /// The address whose key signed the task.
+    /// The address that signed the assignment, once the message is consistent with it: the calldata
+    /// and the occurrence key hash to what was signed.
     pub fn dispatcher(&self) -> Result<Address, P2pError> {
-        let signature: Signature =
-            self.dispatcher_signature.parse().map_err(|e| P2pError::Message(format!("dispatcher signature: {e}")))?;
-        signature
-            .recover_address_from_prehash(&self.signing_hash()?)
-            .map_err(|e| P2pError::Message(format!("dispatcher signature: {e}")))
+        if keccak256(&self.calldata) != self.assignment.callHash {
+            return Err(P2pError::Message(format!("task {}: calldata does not match the signed hash", self.task_id)));
+        }
+        if keccak256(self.occurrence_key.as_bytes()) != self.assignment.occurrence {
+            return Err(P2pError::Message(format!("task {}: occurrence does not match the signed hash", self.task_id)));
+        }
+        self.assignment
+            .signer(self.chain_id, self.hub, &self.signature)
+            .ok_or_else(|| P2pError::Message(format!("task {}: the signature does not recover", self.task_id)))
+    }
+
+    /// The job id (uint256).
+    pub fn job_id(&self) -> U256 {
+        self.assignment.jobId
+    }
+
+    /// The performer that must execute it.
+    pub fn performer(&self) -> Address {
+        self.assignment.performer
+    }
+
+    /// Which attempt of the task this is.
+    pub fn attempt(&self) -> u32 {
+        self.assignment.attempt
     }
 }
 
-/// What a performer reports after handling a task.
+/// What a performer did with its assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// It sent no transaction (`reason` says why: insufficient balance, deadline passed, ...).
+    Refused,
+    /// Its transaction is broadcast (`tx_hash`), not yet mined.
+    Executing,
+    /// Its transaction was mined and the target call succeeded.
+    Executed,
+    /// Its transaction was mined but the hub or the target call failed.
+    Failed,
+}
+
+/// What a performer reports about one assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionReport {
     /// The task.
     pub task_id: i64,
-    /// Its job.
-    pub job_id: String,
     /// Which assignment this answers.
     pub attempt: u32,
     /// The performer (controller address).
     pub performer: Address,
-    /// `executed` or `failed`.
-    pub status: String,
-    /// Why it failed (e.g. `insufficient_balance`), empty on success.
+    /// What happened.
+    pub status: ReportStatus,
+    /// Why it was refused or failed, empty otherwise.
     pub reason: String,
     /// Hash of the hub transaction, if one was sent.
     pub tx_hash: Option<B256>,
@@ -124,10 +105,6 @@ pub struct ExecutionReport {
     pub block_number: Option<u64>,
     /// Gas used.
     pub gas_used: Option<u64>,
-    /// Amount charged to the owner, wei.
-    pub amount_charged: String,
-    /// Arguments as converted for the call.
-    pub converted_arguments: Vec<String>,
     /// When the hub transaction was broadcast, Unix microseconds.
     #[serde(default)]
     pub broadcast_at_micros: Option<u64>,
@@ -138,7 +115,7 @@ pub struct ExecutionReport {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
     /// A task assignment (dispatcher -> keepers).
-    Task(TaskMessage),
+    Task(Box<TaskMessage>),
     /// An execution report (performer -> dispatcher, attesters).
     ExecutionReport(ExecutionReport),
 }

@@ -5,26 +5,36 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, Bytes, U256, keccak256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::mpsc::Receiver;
+use triggerx_core::assignment::Assignment;
+use triggerx_p2p::messages::ReportStatus;
 use triggerx_p2p::network::{REPORTS_TOPIC, TASKS_TOPIC};
 use triggerx_p2p::{Envelope, ExecutionReport, Message, P2pConfig, P2pNode, Received, TaskMessage};
 
 fn task(performer: Address) -> TaskMessage {
+    let calldata = Bytes::from(vec![0xd0, 0x9d, 0xe0, 0x8a]);
+    let occurrence_key = "t:1700000000000".to_string();
     TaskMessage {
         task_id: 7,
-        job_id: "115792089237316195423570985008687907853269984665640564039457584007913129639935".into(),
-        occurrence_key: "t:1700000000000".into(),
+        occurrence_key: occurrence_key.clone(),
         chain_id: 31338,
-        performer,
-        target: Address::with_last_byte(9),
-        abi: "[]".into(),
-        target_function: "increment".into(),
-        arguments: vec!["5".into()],
-        deadline: 1_700_000_010_000,
-        attempt: 1,
-        dispatcher_signature: String::new(),
+        hub: Address::with_last_byte(0x42),
+        assignment: Assignment {
+            taskId: U256::from(7),
+            jobId: U256::MAX,
+            occurrence: keccak256(occurrence_key.as_bytes()),
+            performer,
+            target: Address::with_last_byte(9),
+            callHash: keccak256(&calldata),
+            maxFee: U256::from(10u64.pow(16)),
+            keeperFee: U256::from(1000),
+            deadline: 1_700_000_010,
+            attempt: 1,
+        },
+        calldata,
+        signature: Bytes::new(),
         dispatched_at_micros: 0,
     }
 }
@@ -66,28 +76,25 @@ async fn signed_messages_reach_every_node_and_forgeries_are_dropped() {
     let performer = nodes[2].2.address();
     let mut assignment = task(performer);
     assignment.sign(&dispatcher).unwrap();
-    nodes[0].0.publish_when_ready(&Message::Task(assignment.clone()), Duration::from_secs(10)).await.unwrap();
+    nodes[0].0.publish_when_ready(&Message::Task(Box::new(assignment.clone())), Duration::from_secs(10)).await.unwrap();
     for (_, rx, _) in nodes.iter_mut().skip(1) {
         let received = next(rx).await;
         assert_eq!(received.from, dispatcher.address(), "the sender is verified");
         let Message::Task(got) = received.message else { panic!("expected a task") };
-        assert_eq!(got, assignment);
+        assert_eq!(*got, assignment);
         assert_eq!(got.dispatcher().unwrap(), dispatcher.address(), "the EIP-712 signature proves the dispatcher");
     }
 
     // A report from a keeper reaches the dispatcher.
     let report = ExecutionReport {
         task_id: 7,
-        job_id: assignment.job_id.clone(),
         attempt: 1,
         performer,
-        status: "executed".into(),
+        status: ReportStatus::Executed,
         reason: String::new(),
         tx_hash: None,
         block_number: Some(5),
         gas_used: Some(50_000),
-        amount_charged: "1000".into(),
-        converted_arguments: vec!["5".into()],
         broadcast_at_micros: None,
     };
     nodes[2].0.publish_when_ready(&Message::ExecutionReport(report.clone()), Duration::from_secs(10)).await.unwrap();
@@ -96,14 +103,17 @@ async fn signed_messages_reach_every_node_and_forgeries_are_dropped() {
     assert_eq!(received.message, Message::ExecutionReport(report));
 
     // Forgeries: a sender field that did not sign, a tampered body, garbage, an unknown type, another version.
-    let mut forged = Envelope::seal(&Message::Task(assignment.clone()), &nodes[3].2).unwrap();
+    let mut forged = Envelope::seal(&Message::Task(Box::new(assignment.clone())), &nodes[3].2).unwrap();
     forged.sender = dispatcher.address();
-    let mut tampered = Envelope::seal(&Message::Task(assignment.clone()), &nodes[3].2).unwrap();
-    tampered.body = tampered.body.replace("increment", "withdraw");
+    let mut tampered = Envelope::seal(&Message::Task(Box::new(assignment.clone())), &nodes[3].2).unwrap();
+    tampered.body = tampered.body.replace("t:1700000000000", "t:1700000000001");
     let unknown = Envelope::seal_raw(1, r#"{"type":"attestation","x":1}"#.into(), &nodes[3].2).unwrap();
-    let other_version =
-        Envelope::seal_raw(99, serde_json::to_string(&Message::Task(assignment.clone())).unwrap(), &nodes[3].2)
-            .unwrap();
+    let other_version = Envelope::seal_raw(
+        99,
+        serde_json::to_string(&Message::Task(Box::new(assignment.clone()))).unwrap(),
+        &nodes[3].2,
+    )
+    .unwrap();
     for bad in [forged, tampered, unknown, other_version] {
         nodes[3].0.publish_envelope(TASKS_TOPIC, &bad).await.unwrap();
     }
@@ -135,6 +145,14 @@ fn a_task_signed_by_someone_else_is_recognisable() {
     assignment.sign(&impostor).unwrap();
     assert_ne!(assignment.dispatcher().unwrap(), dispatcher.address());
     assignment.sign(&dispatcher).unwrap();
-    assignment.arguments = vec!["6".into()];
-    assert_ne!(assignment.dispatcher().unwrap(), dispatcher.address(), "the signature covers the call");
+    assert_eq!(assignment.dispatcher().unwrap(), dispatcher.address());
+    let mut other_call = assignment.clone();
+    other_call.calldata = Bytes::from(vec![1, 2, 3, 4]);
+    assert!(other_call.dispatcher().is_err(), "calldata other than the signed hash is refused");
+    let mut other_target = assignment.clone();
+    other_target.assignment.target = Address::with_last_byte(10);
+    assert_ne!(other_target.dispatcher().unwrap(), dispatcher.address(), "the signature covers the target");
+    let mut other_hub = assignment.clone();
+    other_hub.hub = Address::with_last_byte(0x43);
+    assert_ne!(other_hub.dispatcher().unwrap(), dispatcher.address(), "the signature is bound to one hub");
 }

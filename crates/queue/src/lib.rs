@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use triggerx_core::ids::JobId;
 
 use in_process_progress::Progress;
 pub use redis_streams::{Delivery, RedisConsumer, RedisQueueConfig};
@@ -25,14 +24,7 @@ pub const SETTLE_PATIENCE: Duration = Duration::from_secs(1);
 /// The same when a scheduler stops: after this, progress not yet recorded is left unrecorded.
 pub const FINAL_SETTLE_PATIENCE: Duration = Duration::from_secs(5);
 
-/// One occurrence to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskRequestMessage {
-    /// The job.
-    pub job_id: JobId,
-    /// Identity of the occurrence.
-    pub occurrence_key: String,
-}
+pub use triggerx_core::task::TaskRequest;
 
 /// Errors of the queue.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +48,7 @@ pub struct TaskQueueSender {
 
 #[derive(Clone)]
 enum Sender {
-    InProcess(mpsc::Sender<(u64, TaskRequestMessage)>, Arc<Progress>),
+    InProcess(mpsc::Sender<(u64, TaskRequest)>, Arc<Progress>),
     Redis(redis_streams::RedisPublisher),
 }
 
@@ -73,7 +65,7 @@ impl std::fmt::Debug for TaskQueueSender {
 /// consumer handles each request completely before it calls [`TaskQueueReceiver::recv`] again.
 #[derive(Debug)]
 pub struct TaskQueueReceiver {
-    rx: mpsc::Receiver<(u64, TaskRequestMessage)>,
+    rx: mpsc::Receiver<(u64, TaskRequest)>,
     progress: Arc<Progress>,
     /// Ticket of the request last returned, handled when the consumer comes back.
     in_hand: Option<u64>,
@@ -89,14 +81,19 @@ pub fn in_process() -> (TaskQueueSender, TaskQueueReceiver) {
     )
 }
 
-/// A sender appending to the Redis stream of `config`.
-pub async fn redis_sender(config: &RedisQueueConfig) -> Result<TaskQueueSender, QueueError> {
-    Ok(TaskQueueSender { inner: Sender::Redis(redis_streams::RedisPublisher::connect(config).await?) })
+/// A sender appending to the Redis stream of `config`; `ledger` (the store) tells when a request's task
+/// row exists, which is when the sender counts it as safe.
+pub async fn redis_sender(
+    config: &RedisQueueConfig,
+    ledger: Arc<dyn triggerx_core::ledger::OccurrenceLedger>,
+) -> Result<TaskQueueSender, QueueError> {
+    Ok(TaskQueueSender { inner: Sender::Redis(redis_streams::RedisPublisher::connect(config, ledger).await?) })
 }
 
 impl TaskQueueSender {
-    /// Enqueues a request (in-process: waits while the queue is full; Redis: once the entry is stored).
-    pub async fn send(&self, message: TaskRequestMessage) -> Result<(), QueueError> {
+    /// Enqueues a request (in-process: waits while the queue is full; Redis: into the publisher's outbox,
+    /// appended to the stream in the background).
+    pub async fn send(&self, message: TaskRequest) -> Result<(), QueueError> {
         match &self.inner {
             Sender::InProcess(tx, progress) => {
                 let ticket = progress.issue();
@@ -111,15 +108,15 @@ impl TaskQueueSender {
         }
     }
 
-    /// Waits (at most `patience`) until every request sent through this queue so far is safe: handled
-    /// by the consumer (in-process: its task row exists, or it failed for good) or stored in Redis.
+    /// Waits (at most `patience`) until every request sent through this queue so far is safe: its task
+    /// row exists (in-process: the consumer handled it; Redis: the store shows the row).
     /// Schedulers call it before recording progress (a next occurrence, a checkpoint, a firing count),
     /// so a crash in between can repeat an occurrence (which lands on the same task) but never lose
     /// one. False when the time ran out or the consumer is gone: record nothing yet.
     pub async fn settle(&self, patience: Duration) -> bool {
         match &self.inner {
             Sender::InProcess(_, progress) => progress.settle(patience).await,
-            Sender::Redis(_) => true,
+            Sender::Redis(publisher) => publisher.settle(patience).await,
         }
     }
 
@@ -135,7 +132,7 @@ impl TaskQueueSender {
 impl TaskQueueReceiver {
     /// The next request; `None` once every sender is gone. Calling it marks the request it returned
     /// last as handled.
-    pub async fn recv(&mut self) -> Option<TaskRequestMessage> {
+    pub async fn recv(&mut self) -> Option<TaskRequest> {
         if let Some(ticket) = self.in_hand.take() {
             self.progress.handled(ticket);
         }
@@ -155,12 +152,13 @@ impl Drop for TaskQueueReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use triggerx_core::ids::JobId;
 
     #[tokio::test]
     async fn delivers_in_order_and_reports_closing() {
         let (tx, mut rx) = in_process();
         for i in 0..3 {
-            tx.send(TaskRequestMessage { job_id: JobId(i.try_into().unwrap()), occurrence_key: format!("k{i}") })
+            tx.send(TaskRequest { job_id: JobId(i.try_into().unwrap()), occurrence_key: format!("k{i}") })
                 .await
                 .unwrap();
         }
@@ -168,10 +166,6 @@ mod tests {
             assert_eq!(rx.recv().await.unwrap().occurrence_key, format!("k{i}"));
         }
         drop(rx);
-        assert!(
-            tx.send(TaskRequestMessage { job_id: JobId(Default::default()), occurrence_key: "x".into() })
-                .await
-                .is_err()
-        );
+        assert!(tx.send(TaskRequest { job_id: JobId(Default::default()), occurrence_key: "x".into() }).await.is_err());
     }
 }

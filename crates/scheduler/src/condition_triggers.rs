@@ -18,7 +18,7 @@ use triggerx_core::ids::{JobId, TriggerKind};
 use triggerx_core::job::{ConditionState, Job, JobStatus, Trigger};
 use triggerx_core::numbers::Decimal;
 use triggerx_core::time::{UnixMillis, now_millis};
-use triggerx_queue::{FINAL_SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{FINAL_SETTLE_PATIENCE, TaskQueueSender, TaskRequest};
 use triggerx_store::{Store, StoreError};
 
 use crate::condition_sources::{Extraction, FetchLimits, Reading, SourceKey, SourceReader, plan};
@@ -365,7 +365,7 @@ impl ConditionTriggers {
                 continue;
             }
             let occurrence = watch.state.transitions + 1;
-            let message = TaskRequestMessage { job_id, occurrence_key: format!("condition:{occurrence}") };
+            let message = TaskRequest { job_id, occurrence_key: format!("condition:{occurrence}") };
             self.queue.send(message).await.map_err(|_| ConditionTriggerError::QueueClosed)?;
             self.stats.fired.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%job_id, occurrence, value = %watch.state.last_value.as_ref().map(Decimal::as_str).unwrap_or(""), "condition met");

@@ -22,7 +22,7 @@ use triggerx_core::event_filter::{EventFilter, compile};
 use triggerx_core::ids::{JobId, TriggerKind};
 use triggerx_core::job::{Job, JobStatus, Trigger};
 use triggerx_core::time::now_millis;
-use triggerx_queue::{SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{SETTLE_PATIENCE, TaskQueueSender, TaskRequest};
 use triggerx_store::{Store, StoreError};
 
 use crate::listener_index::{RangeKey, SourceIndex};
@@ -405,7 +405,7 @@ impl EventTriggers {
                 if !listener.filter.matches(values) {
                     continue;
                 }
-                let message = TaskRequestMessage { job_id, occurrence_key: key.clone() };
+                let message = TaskRequest { job_id, occurrence_key: key.clone() };
                 self.queue.send(message).await.map_err(|_| EventTriggerError::QueueClosed)?;
                 self.stats.fired.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut histogram) = self.stats.latency_micros.lock() {

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use triggerx_core::ids::JobId;
 use triggerx_core::job::JobStatus;
 use triggerx_core::time::{UnixMillis, now_millis};
-use triggerx_queue::{FINAL_SETTLE_PATIENCE, SETTLE_PATIENCE, TaskQueueSender, TaskRequestMessage};
+use triggerx_queue::{FINAL_SETTLE_PATIENCE, SETTLE_PATIENCE, TaskQueueSender, TaskRequest};
 use triggerx_store::{NextOccurrence, Store, StoreError, TimeSchedule};
 
 use crate::timers::{TimerEntry, Timers};
@@ -180,7 +180,7 @@ impl TimeTriggers {
         writes: &mpsc::UnboundedSender<Write>,
     ) -> Result<(), TimeTriggerError> {
         while let Some((job_id, at)) = timers.pop_due(now_millis()) {
-            let message = TaskRequestMessage { job_id, occurrence_key: format!("time:{at}") };
+            let message = TaskRequest { job_id, occurrence_key: format!("time:{at}") };
             self.queue.send(message).await.map_err(|_| TimeTriggerError::QueueClosed)?;
             let late = now_micros() - at * 1000;
             self.stats.fired.fetch_add(1, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 mod apikeys;
 mod checkpoints;
 mod connect;
+mod dispatch;
 mod error;
 mod jobs;
 mod keepers;
@@ -21,6 +22,7 @@ mod users;
 
 pub use apikeys::{API_KEY_PREFIX, DEFAULT_ADMIN_RATE_LIMIT, hash_api_key};
 pub use connect::{Backend, Store};
+pub use dispatch::{ChainExecution, NewAssignment};
 pub use error::StoreError;
 pub use jobs::CreatedJobs;
 pub use schedules::{NextOccurrence, TimeSchedule};

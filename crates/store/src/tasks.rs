@@ -10,9 +10,9 @@ use triggerx_core::time::{UnixMillis, now_millis};
 use crate::rows::{as_flag, corrupt, flag, get, json, optional_flag};
 use crate::{Store, StoreError};
 
-const TASK_COLUMNS: &str = "task_id, task_number, job_id, task_definition_id, occurrence_key, task_opx_cost, task_cost_wei, \
+pub(crate) const TASK_COLUMNS: &str = "task_id, task_number, job_id, task_definition_id, occurrence_key, task_opx_cost, task_cost_wei, \
     execution_timestamp, execution_tx_hash, task_performer_id, task_attester_ids, proof_of_task, tp_signature, ta_signature, \
-    task_submission_tx_hash, task_status, task_error, is_successful, is_accepted, tx_url, converted_arguments, created_at, updated_at";
+    task_submission_tx_hash, task_status, attempt, deadline_at, task_error, is_successful, is_accepted, tx_url, converted_arguments, created_at, updated_at";
 
 /// A new task row request.
 #[derive(Debug, Clone)]
@@ -230,7 +230,7 @@ fn check_tx_hash(hash: &str, field: &str) -> Result<(), FieldError> {
     }
 }
 
-fn task_from_row(row: &AnyRow) -> Result<Task, StoreError> {
+pub(crate) fn task_from_row(row: &AnyRow) -> Result<Task, StoreError> {
     let job_id: String = get(row, "job_id")?;
     let tdid: i64 = get(row, "task_definition_id")?;
     let status: String = get(row, "task_status")?;
@@ -252,6 +252,8 @@ fn task_from_row(row: &AnyRow) -> Result<Task, StoreError> {
         ta_signature: get(row, "ta_signature")?,
         task_submission_tx_hash: get(row, "task_submission_tx_hash")?,
         task_status: TaskStatus::from_name(&status).ok_or_else(|| corrupt("task_status", &status))?,
+        attempt: get(row, "attempt")?,
+        deadline_at: get(row, "deadline_at")?,
         task_error: get(row, "task_error")?,
         is_successful: flag(row, "is_successful")?,
         is_accepted: optional_flag(row, "is_accepted")?,

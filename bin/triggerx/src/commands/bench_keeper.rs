@@ -20,9 +20,11 @@ use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
+use triggerx_core::task::TaskRequest;
+use triggerx_dispatcher::{Dispatcher, DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_keeper::{KeeperConfig, KeeperNode};
+use triggerx_p2p::messages::ReportStatus;
 use triggerx_p2p::{Message, P2pConfig, P2pNode};
-use triggerx_scheduler::{Dispatcher, DispatcherConfig, TaskRequest};
 use triggerx_store::{CheckinRecord, Store};
 
 use crate::cli::BenchKeeperArgs;
@@ -103,19 +105,38 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await?;
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = Arc::new(dispatcher_node);
-    let dispatcher = Dispatcher::new(
+    let hub = chain.address("TaskExecutionHub")?;
+    triggerx_chain::hub::trust_dispatcher(
+        &anvil.rpc_url,
+        &anvil.accounts[0].private_key,
+        hub,
+        dispatcher_key.address(),
+    )
+    .await?;
+    let chains = vec![DispatcherChain {
+        chain_id: chain.chain_id,
+        rpc_url: anvil.rpc_url.clone(),
+        hub,
+        confirmations: 0,
+        poll_interval: Duration::from_millis(100),
+    }];
+    let config = DispatcherConfig { deadline: Duration::from_secs(120), ..Default::default() };
+    let service = triggerx_dispatcher::spawn(
         store.clone(),
-        dispatcher_node.clone(),
         dispatcher_key.clone(),
-        DispatcherConfig { deadline: Duration::from_secs(120), ..Default::default() },
-    );
-    tokio::spawn(dispatcher.clone().run(reports));
+        dispatcher_node.clone(),
+        reports,
+        config,
+        chains,
+        RequestSource::None,
+    )
+    .await?;
+    let dispatcher = service.dispatcher.clone();
     let keeper = KeeperNode::start(KeeperConfig {
         controller_key: keeper_account.private_key.clone(),
         consensus_key: format!("0x{}", alloy::hex::encode(consensus.to_bytes())),
         dispatcher: dispatcher_key.address(),
         chains: vec![ChainContracts { rpc_url: anvil.rpc_url.clone(), ..ChainContracts::from_deployment(&chain)? }],
-        fixed_fee_wei: U256::from(1_000_000_000u64),
         p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
         health_url: None,
         checkin_interval: Duration::from_secs(60),
@@ -149,6 +170,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
         "tasks failed; counter {counter} of {total}"
     );
     drop(keeper);
+    service.stop().await;
     anvil.stop().await;
     println!("| phase | tasks | seconds | tasks/s | dispatch-to-broadcast p50 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
@@ -203,7 +225,7 @@ async fn phase(
                 }
                 dispatcher.request(&TaskRequest { job_id: job, occurrence_key: format!("{name}:{i}") }).await?;
             }
-            Ok::<(), triggerx_scheduler::DispatchError>(())
+            Ok::<(), triggerx_dispatcher::DispatchError>(())
         })
     };
     let (mut dispatched, mut broadcast, mut executed, mut failed) = (HashMap::new(), HashMap::new(), 0usize, 0usize);
@@ -220,9 +242,9 @@ async fn phase(
                 if let Some(at) = report.broadcast_at_micros {
                     broadcast.entry(report.task_id).or_insert(at);
                 }
-                match report.status.as_str() {
-                    "executing" => continue, // the interim report; the final one follows
-                    "executed" => executed += 1,
+                match report.status {
+                    ReportStatus::Executing => continue, // the interim report; the final one follows
+                    ReportStatus::Executed => executed += 1,
                     _ => failed += 1,
                 }
                 progress.inc(1);

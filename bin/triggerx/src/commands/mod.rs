@@ -11,13 +11,15 @@ mod bench_keeper;
 mod bench_time;
 mod demo;
 mod devnet;
+mod dispatcher;
+mod dispatcher_key;
 mod health;
 mod job;
 mod keeper;
 mod registrar;
 mod scheduler;
+mod secret_file;
 mod task;
-mod task_feed;
 mod triggers;
 mod up;
 
@@ -41,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devnet(args) => devnet::run(&global.data_dir, args).await,
         Command::Health(args) => health::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Keeper(args) => keeper::run(&global.data_dir, args).await,
+        Command::Dispatcher(args) => dispatcher::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use triggerx_chain::devnet::Deployment;
-use triggerx_queue::{RedisQueueConfig, redis_sender};
+use triggerx_queue::redis_sender;
 
 use crate::cli::SchedulerArgs;
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
@@ -15,13 +15,13 @@ use crate::commands::triggers::{LeaseSettings, run_leased};
 
 /// Runs until Ctrl-C.
 pub async fn run(data_dir: &Path, database_url: Option<&str>, args: SchedulerArgs) -> anyhow::Result<()> {
-    let path = args.deployment.clone().unwrap_or_else(|| data_dir.join(DEVNET_FILE));
+    let path = args.stream.deployment.clone().unwrap_or_else(|| data_dir.join(DEVNET_FILE));
     let deployment = Deployment::read(&path).with_context(|| format!("reading the chains from {}", path.display()))?;
     let store = open_store(data_dir, database_url).await?;
-    let queue =
-        redis_sender(&RedisQueueConfig { stream: args.redis_stream.clone(), ..RedisQueueConfig::new(&args.redis_url) })
-            .await
-            .with_context(|| format!("connecting to redis at {}", args.redis_url))?;
+    let config = args.stream.queue();
+    let queue = redis_sender(&config, std::sync::Arc::new(store.clone()))
+        .await
+        .with_context(|| format!("connecting to redis at {}", crate::commands::redact(&args.stream.redis_url)))?;
     let holder = args.name.clone().unwrap_or_else(|| format!("scheduler-{}", std::process::id()));
     anyhow::ensure!(args.lease_ttl_ms >= 300, "--lease-ttl-ms must be at least 300");
     let lease = LeaseSettings { holder: holder.clone(), ttl: std::time::Duration::from_millis(args.lease_ttl_ms) };

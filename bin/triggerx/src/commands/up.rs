@@ -8,30 +8,29 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use triggerx_api::{ApiConfig, FeeConfig};
 use triggerx_chain::contracts::ChainContracts;
-use triggerx_chain::cost::DEFAULT_FIXED_FEE_WEI;
 use triggerx_chain::deploy::signer_from_key;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::devnet::{Devnet, DevnetOptions};
+use triggerx_chain::hub::trust_dispatcher;
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
+use triggerx_dispatcher::{DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_health::HealthConfig;
 use triggerx_keeper::keys::KeeperKeys;
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::{P2pConfig, P2pNode};
 use triggerx_queue::{RedisQueueConfig, redis_sender};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
-use triggerx_scheduler::{Dispatcher, DispatcherConfig};
 
 use crate::cli::UpArgs;
 use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
 use crate::commands::triggers::{LeaseSettings, run_leased};
-use crate::commands::{demo, open_store, redact, task_feed, triggers};
+use crate::commands::{demo, dispatcher_key, open_store, redact, triggers};
 
 /// Description file of a running `triggerx up` in the data directory.
 pub const UP_FILE: &str = "up.json";
@@ -183,31 +182,42 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         triggerx_health::spawn(store.clone(), HealthConfig { listen: args.health_listen, ..Default::default() })
             .await?;
     let health_url = format!("http://{}", health.address);
-    let dispatcher_key = PrivateKeySigner::random();
+    let dispatcher_key = dispatcher_key::load_or_create(&data_dir.join(dispatcher_key::DISPATCHER_KEY_FILE))?;
+    for chain in &deployment.chains {
+        let hub = chain.address("TaskExecutionHub")?;
+        trust_dispatcher(&chain.rpc_url, &accounts[0].private_key, hub, dispatcher_key.address())
+            .await
+            .with_context(|| format!("trusting the dispatcher on chain {}", chain.chain_id))?;
+    }
     let (dispatcher_node, reports) = P2pNode::start(P2pConfig::default(), dispatcher_key.clone()).await?;
     let bootstrap = dispatcher_node.listen_addrs.clone();
-    let dispatcher =
-        Dispatcher::new(store.clone(), Arc::new(dispatcher_node), dispatcher_key.clone(), DispatcherConfig::default());
-    tokio::spawn(dispatcher.clone().run(reports));
     // Automine makes a block only per transaction: a log would wait for the next one.
     let confirmations = if args.block_time > 0.0 { 1 } else { 0 };
-    let (queue, schedulers) = match &args.redis_url {
+    let dispatcher_chains = deployment
+        .chains
+        .iter()
+        .map(|c| {
+            Ok(DispatcherChain {
+                chain_id: c.chain_id,
+                rpc_url: c.rpc_url.clone(),
+                hub: c.address("TaskExecutionHub")?,
+                confirmations,
+                poll_interval: Duration::from_millis(250),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dispatcher_config = DispatcherConfig { name: "up-dispatcher".into(), ..Default::default() };
+    let (queue, source, schedulers) = match &args.redis_url {
         None => {
             let (queue, requests) = triggerx_queue::in_process();
-            tokio::spawn(task_feed::serve_in_process(dispatcher.clone(), requests));
             let schedulers = triggers::spawn(&store, &queue, &deployment.chains, confirmations, &stopped);
-            (queue, tokio::spawn(schedulers.join()))
+            (queue, RequestSource::InProcess(requests), tokio::spawn(schedulers.join()))
         }
         Some(url) => {
             let config = RedisQueueConfig { stream: args.redis_stream.clone(), ..RedisQueueConfig::new(url) };
-            let queue =
-                redis_sender(&config).await.with_context(|| format!("connecting to redis at {}", redact(url)))?;
-            let feed = task_feed::serve_redis(dispatcher.clone(), config, "up-dispatcher".into(), stopped.clone());
-            tokio::spawn(async move {
-                if let Err(e) = feed.await {
-                    tracing::error!(error = %e, "the dispatcher stopped reading task requests");
-                }
-            });
+            let queue = redis_sender(&config, Arc::new(store.clone()))
+                .await
+                .with_context(|| format!("connecting to redis at {}", redact(url)))?;
             let schedulers = if args.no_schedulers {
                 tokio::spawn(async {})
             } else {
@@ -216,9 +226,19 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
                     (store.clone(), queue.clone(), deployment.chains.clone(), stopped.clone());
                 tokio::spawn(async move { run_leased(&store, &queue, &chains, confirmations, &lease, stopped).await })
             };
-            (queue, schedulers)
+            (queue, RequestSource::Redis(config), schedulers)
         }
     };
+    let dispatcher = triggerx_dispatcher::spawn(
+        store.clone(),
+        dispatcher_key.clone(),
+        Arc::new(dispatcher_node),
+        reports,
+        dispatcher_config,
+        dispatcher_chains,
+        source,
+    )
+    .await?;
     let chains: Vec<ChainContracts> =
         deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
     let mut keepers = Vec::new();
@@ -228,7 +248,6 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             consensus_key: key.consensus_hex(),
             dispatcher: dispatcher_key.address(),
             chains: chains.clone(),
-            fixed_fee_wei: U256::from(DEFAULT_FIXED_FEE_WEI),
             p2p: P2pConfig {
                 bootstrap: bootstrap.clone(),
                 identity_seed: Some(key.p2p_identity_seed()),
@@ -299,6 +318,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let _ = stop.send(true);
     let _ = registrar_task.await;
     let _ = schedulers.await;
+    dispatcher.stop().await;
     drop(keepers);
     health.stop();
     api.stop().await?;

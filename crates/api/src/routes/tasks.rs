@@ -184,7 +184,7 @@ pub async fn request_task(
         Some(key) => key.to_string(),
         None => format!("manual:{}", uuid_like()),
     };
-    let message = triggerx_queue::TaskRequestMessage { job_id: body.job_id, occurrence_key: occurrence_key.clone() };
+    let message = triggerx_queue::TaskRequest { job_id: body.job_id, occurrence_key: occurrence_key.clone() };
     queue.send(message).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(TaskRunQueued { job_id: body.job_id, occurrence_key, status: "queued".into() })))
 }
