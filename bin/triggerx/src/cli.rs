@@ -243,8 +243,9 @@ pub struct DevnetArgs {
 /// `triggerx up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Keepers to run.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=8))]
+    /// Keepers to run in this process (0: only keepers that join, e.g. `triggerx keeper` with
+    /// `join = "up.json"`).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=8))]
     pub keepers: u8,
     /// Seconds between blocks; 0 mines on every transaction.
     #[arg(long, default_value_t = 1.0)]
@@ -265,6 +266,10 @@ pub struct UpArgs {
     /// Run no trigger schedulers here (they run as `triggerx scheduler` processes; needs --redis-url).
     #[arg(long, requires = "redis_url")]
     pub no_schedulers: bool,
+    /// Run no dispatcher here (it runs as `triggerx dispatcher` processes with this data directory's
+    /// dispatcher.key; needs --redis-url). The hubs trust that key and the keepers accept it.
+    #[arg(long, requires = "redis_url")]
+    pub no_dispatcher: bool,
     /// Key of the Redis stream task requests go through.
     #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
     pub redis_stream: String,

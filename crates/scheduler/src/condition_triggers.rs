@@ -173,6 +173,7 @@ impl ConditionTriggers {
         for job in self.store.schedulable_jobs(TriggerKind::Condition).await? {
             self.admit(&mut book, &job, started, &mut finished);
         }
+        self.resend_unrecorded_firings(&book).await?;
         self.keep_sockets(&reader, &book);
         tracing::info!(jobs = book.jobs.len(), "condition scheduler loaded its jobs");
         let mut changes_since = started - CHANGE_OVERLAP_MS;
@@ -365,17 +366,47 @@ impl ConditionTriggers {
                 continue;
             }
             let occurrence = watch.state.transitions + 1;
+            let mut fired = watch.state.clone();
+            fired.transitions = occurrence;
+            fired.armed = false;
+            fired.last_fired_at = Some(now);
+            // Written before the request goes out: a scheduler taking over knows this firing (and sends
+            // it again if it never got its task), so its next transition gets the next number.
+            if let Err(e) = self.store.save_condition_states(&[(job_id, fired.clone())]).await {
+                tracing::warn!(%job_id, error = %e, "could not record a firing; trying on the next read");
+                continue;
+            }
+            watch.state = fired;
             let message = TaskRequest { job_id, occurrence_key: format!("condition:{occurrence}") };
             self.queue.send(message).await.map_err(|_| ConditionTriggerError::QueueClosed)?;
             self.stats.fired.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%job_id, occurrence, value = %watch.state.last_value.as_ref().map(Decimal::as_str).unwrap_or(""), "condition met");
-            watch.state.transitions = occurrence;
-            watch.state.armed = false;
-            watch.state.last_fired_at = Some(now);
-            watch.dirty = true;
             if !watch.recurring {
                 finished.push((job_id, JobStatus::Completed));
             }
+        }
+        Ok(())
+    }
+
+    /// Sends again the last recorded firing of every job whose task row does not exist (its request
+    /// was lost with the scheduler that recorded it); it lands on its task if it was only late.
+    async fn resend_unrecorded_firings(&self, book: &Book) -> Result<(), ConditionTriggerError> {
+        let fired: Vec<(JobId, String)> = book
+            .jobs
+            .iter()
+            .filter(|(_, w)| w.state.transitions > 0)
+            .map(|(id, w)| (*id, format!("condition:{}", w.state.transitions)))
+            .collect();
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let existing = self.store.existing_occurrences(&fired).await?;
+        for (job_id, occurrence_key) in fired.into_iter().filter(|f| !existing.contains(f)) {
+            tracing::info!(%job_id, occurrence = %occurrence_key, "sending again a recorded firing that has no task");
+            self.queue
+                .send(TaskRequest { job_id, occurrence_key })
+                .await
+                .map_err(|_| ConditionTriggerError::QueueClosed)?;
         }
         Ok(())
     }
@@ -436,9 +467,9 @@ impl ConditionTriggers {
     /// Writes changed states (firings and failures at once, values at most every
     /// `value_report_every`) and finishes jobs that are done.
     async fn write_states(&self, book: &mut Book, finished: &mut Vec<(JobId, JobStatus)>, everything: bool) {
-        // A firing is recorded only once its request is safe, so a crash in between fires it again (as
-        // the same occurrence, onto its task) instead of losing it. While running this only looks (the
-        // loop must keep reading sources) and tries again on the next round.
+        // Firings are already written; other changes (and finishing a one-shot job) wait until the
+        // requests sent so far are safe. While running this only looks (the loop must keep reading
+        // sources) and tries again on the next round.
         let patience = if everything { FINAL_SETTLE_PATIENCE } else { Duration::ZERO };
         if !self.queue.settle(patience).await {
             if everything {

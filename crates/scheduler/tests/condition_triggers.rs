@@ -29,7 +29,7 @@ use triggerx_store::Store;
 use triggerx_store::testing::{condition_job_input, fresh_store};
 
 mod common;
-use common::{Running, collect};
+use common::{Running, collect, collect_into};
 
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 
@@ -147,7 +147,7 @@ async fn api_conditions_fire_once_per_transition_share_reads_and_survive_a_resta
 
     let (running, mut requests) = start(&store, Vec::new());
     // 90: only "below 100" holds; a job whose condition already holds at start fires once.
-    let got = collect(&mut requests, Duration::from_millis(2_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(2_500)).await;
     assert_eq!(got, vec![(below, "condition:1".to_string())], "{got:?}");
     // Jobs on one source and interval share each read: one request per tick, not one per job.
     let hits = source.hits.load(Ordering::SeqCst);
@@ -156,7 +156,7 @@ async fn api_conditions_fire_once_per_transition_share_reads_and_survive_a_resta
     // 150 (as exact text, 150.000000000000000001 > 100): the three "above" jobs fire once each over
     // several ticks.
     source.set("150.000000000000000001");
-    let got = collect(&mut requests, Duration::from_millis(2_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(2_500)).await;
     assert_eq!(keys(&got, above), ["condition:1"], "{got:?}");
     assert_eq!(keys(&got, cooled), ["condition:1"], "{got:?}");
     assert_eq!(keys(&got, once), ["condition:1"], "{got:?}");
@@ -166,12 +166,12 @@ async fn api_conditions_fire_once_per_transition_share_reads_and_survive_a_resta
     // Back to 90 and up again: each transition fires once more; the cool-down (6 s) defers the
     // cooled job's second firing until it has passed.
     source.set("90");
-    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(1_500)).await;
     assert_eq!(got, vec![(below, "condition:2".to_string())], "{got:?}");
     source.set("150");
-    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(1_500)).await;
     assert_eq!(got, vec![(above, "condition:2".to_string())], "the cooled job waits: {got:?}");
-    let got = collect(&mut requests, Duration::from_millis(3_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(3_500)).await;
     assert_eq!(got, vec![(cooled, "condition:2".to_string())], "fires when the cool-down ends: {got:?}");
 
     // Failing sources are on the job: HTTP status, size limit, timeout.
@@ -187,13 +187,13 @@ async fn api_conditions_fire_once_per_transition_share_reads_and_survive_a_resta
     // the count.
     running.stop().await;
     let (running, mut requests) = start(&store, Vec::new());
-    let got = collect(&mut requests, Duration::from_millis(2_200)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(2_200)).await;
     assert!(got.is_empty(), "nothing repeats after the restart: {got:?}");
     source.set("90");
-    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(1_500)).await;
     assert_eq!(got, vec![(below, "condition:3".to_string())], "{got:?}");
     source.set("101");
-    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    let got = collect_into(&store, &mut requests, Duration::from_millis(1_500)).await;
     assert_eq!(keys(&got, above), ["condition:3"], "{got:?}");
     running.stop().await;
     let above_state = state(&store, above).await;
@@ -251,4 +251,63 @@ async fn websocket_and_oracle_conditions_fire_on_their_transitions() {
     assert_eq!(keys(&got, oracle), ["condition:1"], "{got:?}");
     running.stop().await;
     assert_eq!(state(&store, oracle).await.last_value.unwrap().as_str(), "1.51");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_taking_over_keeps_the_firing_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let source = Source::default();
+    source.set("150");
+    let address = serve(source.clone()).await;
+    let job =
+        create(&store, condition_job_input("41", OWNER, &format!("http://{address}/price"), "data.0.price")).await;
+
+    // The first scheduler fires condition:1 and dies at once (SIGKILL): its request made a task, but
+    // it never wrote its state after the request settled.
+    let (first, mut requests) = start(&store, Vec::new());
+    let fired = tokio::time::timeout(Duration::from_secs(10), requests.recv()).await.unwrap().unwrap();
+    assert_eq!(fired.occurrence_key, "condition:1");
+    first.kill().await;
+    let new = triggerx_store::NewTask {
+        job_id: job,
+        task_definition_id: None,
+        occurrence_key: fired.occurrence_key.clone(),
+        task_performer_id: None,
+    };
+    store.create_task(&new).await.unwrap();
+    drop(requests);
+
+    // While no scheduler runs the price falls; the one taking over sees it fall, then rise again: that
+    // is the second transition, and it must be condition:2 (condition:1 would land on the first task
+    // and the transition would be lost).
+    source.set("90");
+    let (second, mut requests) = start(&store, Vec::new());
+    let quiet = collect(&mut requests, Duration::from_millis(1_500)).await;
+    assert!(quiet.is_empty(), "nothing fires while the price is low: {quiet:?}");
+    source.set("150");
+    let got = collect(&mut requests, Duration::from_millis(2_500)).await;
+    second.stop().await;
+    assert_eq!(keys(&got, job), vec!["condition:2".to_string()], "the count carried on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_firing_whose_request_was_lost_is_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let source = Source::default();
+    source.set("150");
+    let address = serve(source.clone()).await;
+    let job =
+        create(&store, condition_job_input("42", OWNER, &format!("http://{address}/price"), "data.0.price")).await;
+    let (first, mut requests) = start(&store, Vec::new());
+    let fired = tokio::time::timeout(Duration::from_secs(10), requests.recv()).await.unwrap().unwrap();
+    assert_eq!(fired.occurrence_key, "condition:1");
+    // Killed before the request reached the dispatcher: no task row.
+    first.kill().await;
+    drop(requests);
+    let (second, mut requests) = start(&store, Vec::new());
+    let got = collect(&mut requests, Duration::from_millis(1_500)).await;
+    second.stop().await;
+    assert_eq!(keys(&got, job), vec!["condition:1".to_string()], "sent again, once, with its number");
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -189,8 +190,12 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             .await
             .with_context(|| format!("trusting the dispatcher on chain {}", chain.chain_id))?;
     }
-    let (dispatcher_node, reports) = P2pNode::start(P2pConfig::default(), dispatcher_key.clone()).await?;
-    let bootstrap = dispatcher_node.listen_addrs.clone();
+    // The dispatcher's P2P node is also the network's bootstrap peer; without a dispatcher here a
+    // node of its own is (external dispatchers and keepers join through it).
+    let bootstrap_key = if args.no_dispatcher { PrivateKeySigner::random() } else { dispatcher_key.clone() };
+    let (p2p_node, reports) = P2pNode::start(P2pConfig::default(), bootstrap_key).await?;
+    let p2p_node = Arc::new(p2p_node);
+    let bootstrap = p2p_node.listen_addrs.clone();
     // Automine makes a block only per transaction: a log would wait for the next one.
     let confirmations = if args.block_time > 0.0 { 1 } else { 0 };
     let dispatcher_chains = deployment
@@ -229,16 +234,21 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             (queue, RequestSource::Redis(config), schedulers)
         }
     };
-    let dispatcher = triggerx_dispatcher::spawn(
-        store.clone(),
-        dispatcher_key.clone(),
-        Arc::new(dispatcher_node),
-        reports,
-        dispatcher_config,
-        dispatcher_chains,
-        source,
-    )
-    .await?;
+    let dispatcher = if args.no_dispatcher {
+        None
+    } else {
+        let service = triggerx_dispatcher::spawn(
+            store.clone(),
+            dispatcher_key.clone(),
+            p2p_node.clone(),
+            reports,
+            dispatcher_config,
+            dispatcher_chains,
+            source,
+        )
+        .await?;
+        Some(service)
+    };
     let chains: Vec<ChainContracts> =
         deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
     let mut keepers = Vec::new();
@@ -318,8 +328,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let _ = stop.send(true);
     let _ = registrar_task.await;
     let _ = schedulers.await;
-    dispatcher.stop().await;
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.stop().await;
+    }
     drop(keepers);
+    drop(p2p_node);
     health.stop();
     api.stop().await?;
     devnet.stop().await;

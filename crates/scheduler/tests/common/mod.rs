@@ -27,6 +27,12 @@ impl Running {
         Running { stop, task }
     }
 
+    /// Ends the scheduler at once, as SIGKILL would: nothing more is written.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
     /// Stops the scheduler and waits until it has.
     pub async fn stop(self) {
         self.stop.send(true).unwrap();
@@ -39,6 +45,29 @@ pub async fn collect(requests: &mut TaskQueueReceiver, within: Duration) -> Vec<
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + within;
     while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
+        got.push((request.job_id, request.occurrence_key));
+    }
+    got
+}
+
+/// Like [`collect`], and makes each request's task row as the dispatcher would (schedulers look at
+/// the rows: a recorded firing without its row is sent again after a restart).
+pub async fn collect_into(
+    store: &triggerx_store::Store,
+    requests: &mut TaskQueueReceiver,
+    within: Duration,
+) -> Vec<(JobId, String)> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while let Ok(Some(request)) = tokio::time::timeout_at(deadline, requests.recv()).await {
+        let new = triggerx_store::NewTask {
+            job_id: request.job_id,
+            task_definition_id: None,
+            occurrence_key: request.occurrence_key.clone(),
+            task_performer_id: None,
+        };
+        // A job finished meanwhile refuses new rows; the request is still counted.
+        let _ = store.create_task(&new).await;
         got.push((request.job_id, request.occurrence_key));
     }
     got
