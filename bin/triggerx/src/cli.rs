@@ -64,6 +64,11 @@ pub enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a network of separate processes (up, 2 dispatchers, 2 schedulers, 4 keepers, a private
+    /// PostgreSQL and Redis) under jobs of every kind, inject faults at random (SIGKILL of keepers,
+    /// dispatchers and schedulers, Redis or PostgreSQL down, nodes answering or taking transactions 35 s
+    /// late), then check that no occurrence was lost, doubled or stranded.
+    Chaos(ChaosArgs),
 }
 
 /// `triggerx health`.
@@ -273,6 +278,9 @@ pub struct UpArgs {
     /// Key of the Redis stream task requests go through.
     #[arg(long, env = "TRIGGERX_REDIS_STREAM", default_value = "triggerx:task-requests")]
     pub redis_stream: String,
+    /// Seconds a performer has to get its transaction mined (the assignments' on-chain deadline).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..))]
+    pub deadline_secs: u64,
     /// After start-up, create one demo job of each kind (time, event, condition) and print each
     /// occurrence, its task and the transaction that executed it.
     #[arg(long)]
@@ -510,6 +518,29 @@ pub struct ApikeyCreateArgs {
     /// Requests per minute.
     #[arg(long)]
     pub rate_limit: Option<i64>,
+}
+
+/// `triggerx chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// How long faults are injected.
+    #[arg(long, default_value_t = 10)]
+    pub minutes: u64,
+    /// Seed of the fault plan (the same seed, the same plan).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Interval jobs (every 5 s).
+    #[arg(long, default_value_t = 30)]
+    pub interval_jobs: usize,
+    /// Event jobs (the emitter is poked every 4 s).
+    #[arg(long, default_value_t = 12)]
+    pub event_jobs: usize,
+    /// Condition jobs (the price rises above their limit for 15 s every 30 s).
+    #[arg(long, default_value_t = 10)]
+    pub condition_jobs: usize,
+    /// Where the network's data and logs go (default: chaos/ in the data directory, emptied first).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `triggerx bench ...`.

@@ -24,6 +24,11 @@ pub const GAS_LIMIT_MARGIN_PERCENT: u64 = 120;
 /// How many times a send retries after a nonce conflict.
 const NONCE_RETRIES: usize = 3;
 
+fn is_nonce_conflict(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("nonce") || lower.contains("replacement transaction underpriced")
+}
+
 /// Sender tunables.
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -171,7 +176,11 @@ impl TxSender {
                         .insert(nonce, InFlight { request: signed, raw, hashes: vec![hash], sent_at: Instant::now() });
                     return Ok(SentTx { hash, nonce });
                 }
-                Err(ChainError::Nonce(message)) => {
+                // A fresh nonce refused as an underpriced *replacement* is one another sender of this
+                // key took meanwhile: a nonce conflict too.
+                Err(ChainError::Nonce(message)) | Err(ChainError::Underpriced(message))
+                    if is_nonce_conflict(&message) =>
+                {
                     tracing::warn!(nonce, %message, "nonce conflict; resynchronising from the chain");
                     state.next = Some(self.provider.get_transaction_count(self.address).pending().await?);
                     last_error = Some(ChainError::Nonce(message));

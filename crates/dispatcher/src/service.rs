@@ -62,7 +62,18 @@ fn now_micros() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
-/// Why a job's occurrence cannot run now, if it cannot.
+/// Why an open task of the job must not be assigned again, if it must not: its owner paused or deleted
+/// the job. (A job that ended, its frame over or its one shot fired, still completes its tasks: their
+/// occurrences came while it ran.)
+fn stopped_by_owner(job: &Job) -> Option<String> {
+    match job.status {
+        JobStatus::Paused => Some("job_paused: the job was paused before its task executed".into()),
+        JobStatus::Deleted => Some("job_deleted: the job was deleted before its task executed".into()),
+        _ => None,
+    }
+}
+
+/// Why a new occurrence of the job cannot run, if it cannot.
 fn not_runnable(job: &Job) -> Option<String> {
     match job.status {
         JobStatus::Pending | JobStatus::Running => None,
@@ -340,7 +351,7 @@ impl Dispatcher {
         let Some(job) = self.store.job(task.job_id).await? else {
             return self.fail(task_id, "job_deleted").await;
         };
-        if let Some(reason) = not_runnable(&job) {
+        if let Some(reason) = stopped_by_owner(&job) {
             return self.fail(task_id, &reason).await;
         }
         if task.attempt > 0 && self.recover_execution(&task, &job).await? {

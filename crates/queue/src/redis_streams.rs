@@ -62,9 +62,14 @@ impl RedisQueueConfig {
     }
 }
 
+/// How long one Redis command may take; longer than any `XREADGROUP BLOCK` this queue issues (the
+/// client's default of 500 ms made a blocking read of 500 ms time out whenever the stream was idle).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn connect(url: &str) -> Result<ConnectionManager, QueueError> {
     let client = redis::Client::open(url)?;
-    Ok(ConnectionManager::new(client).await?)
+    let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+    Ok(ConnectionManager::new_with_config(client, config).await?)
 }
 
 #[derive(Default)]

@@ -248,10 +248,17 @@ impl Registrar {
         Ok(changes)
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true. A failed step (an RPC or store error, a transaction refused) is
+    /// logged and tried again after the poll interval: it never stops the registrar.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), RegistrarError> {
         while !*stop.borrow() {
-            let report = self.step().await?;
+            let report = match self.step().await {
+                Ok(report) => report,
+                Err(e) => {
+                    tracing::warn!(error = %e, "registrar step failed; trying again");
+                    StepReport::default()
+                }
+            };
             if report.scanned_to.is_none() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.poll_interval) => {}

@@ -197,9 +197,9 @@ impl TimeTriggers {
                         writes.send(Write::Next(NextOccurrence { job_id, at: Some(next), schedule_version: version }));
                 }
                 None => {
-                    let recurring = timers.remove(&job_id).is_some_and(|e| e.recurring);
+                    let done = timers.remove(&job_id).is_some_and(|e| e.schedule_done(at));
                     let _ = writes.send(Write::Next(NextOccurrence { job_id, at: None, schedule_version: version }));
-                    let status = if recurring { JobStatus::Expired } else { JobStatus::Completed };
+                    let status = if done { JobStatus::Completed } else { JobStatus::Expired };
                     let _ = writes.send(Write::Finish(job_id, status, version));
                 }
             }
@@ -231,7 +231,7 @@ impl TimeTriggers {
                 return;
             }
         };
-        let probe = TimerEntry::new(schedule, tz, job.expiration_time, job.recurring, 0, job.schedule_version);
+        let probe = TimerEntry::new(schedule, tz, job.expiration_time, 0, job.schedule_version);
         let persisted = job.trigger.next_execution_timestamp;
         let window = self.config.catch_up_window.as_millis() as i64;
         let next = match persisted {

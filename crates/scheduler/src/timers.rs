@@ -20,12 +20,10 @@ pub struct TimerEntry {
     pub tz: Tz,
     /// No occurrence after this instant.
     pub expiration: UnixMillis,
-    /// Keeps firing after the first occurrence.
-    pub recurring: bool,
     /// Next occurrence.
     pub next: UnixMillis,
     /// The stored schedule version it was built from: every change to what decides when the job
-    /// fires (interval, time zone, time frame, recurring) moves it, and the scheduler's writes are
+    /// fires (interval, time zone, time frame) moves it, and the scheduler's writes are
     /// checked against it.
     pub schedule_version: i64,
     generation: u64,
@@ -33,15 +31,8 @@ pub struct TimerEntry {
 
 impl TimerEntry {
     /// A new entry firing first at `next`.
-    pub fn new(
-        schedule: Schedule,
-        tz: Tz,
-        expiration: UnixMillis,
-        recurring: bool,
-        next: UnixMillis,
-        schedule_version: i64,
-    ) -> Self {
-        TimerEntry { schedule, tz, expiration, recurring, next, schedule_version, generation: 0 }
+    pub fn new(schedule: Schedule, tz: Tz, expiration: UnixMillis, next: UnixMillis, schedule_version: i64) -> Self {
+        TimerEntry { schedule, tz, expiration, next, schedule_version, generation: 0 }
     }
 
     /// The first occurrence strictly after `after` inside the time frame.
@@ -52,9 +43,17 @@ impl TimerEntry {
             .filter(|n| *n <= self.expiration)
     }
 
-    /// The occurrence after the one at `fired` (none for one-shot jobs).
+    /// The occurrence after the one at `fired`. Time jobs run on their schedule until their time frame
+    /// ends whatever `recurring` says, as the original did (the TypeScript SDK sends `recurring: false`
+    /// for every time job); a specific schedule runs each of its instants once.
     pub fn following(&self, fired: UnixMillis) -> Option<UnixMillis> {
-        if self.recurring { self.next_after(fired) } else { None }
+        self.next_after(fired)
+    }
+
+    /// Whether, with no occurrence after `fired`, the schedule itself is done (its last instant fired:
+    /// the job completed) rather than cut off by the time frame (the job expired).
+    pub fn schedule_done(&self, fired: UnixMillis) -> bool {
+        self.schedule.next_after(to_datetime(fired), self.tz).is_none()
     }
 
     /// The latest occurrence at or before `now`, starting from the missed one at `missed` (at most
@@ -154,7 +153,7 @@ mod tests {
     use super::*;
 
     fn interval(seconds: u64, next: UnixMillis) -> TimerEntry {
-        TimerEntry::new(Schedule::Interval { seconds }, Tz::UTC, i64::MAX / 2, true, next, 0)
+        TimerEntry::new(Schedule::Interval { seconds }, Tz::UTC, i64::MAX / 2, next, 0)
     }
 
     fn id(n: u64) -> JobId {
@@ -185,7 +184,6 @@ mod tests {
             Schedule::cron("*/5 * * * * *", "c").unwrap(),
             Tz::UTC,
             i64::MAX / 2,
-            true,
             0,
             entry.schedule_version,
         );

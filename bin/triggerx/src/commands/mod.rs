@@ -9,6 +9,7 @@ mod bench_events;
 mod bench_jobs;
 mod bench_keeper;
 mod bench_time;
+mod chaos;
 mod demo;
 mod devnet;
 mod dispatcher;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keeper(args) => keeper::run(&global.data_dir, args).await,
         Command::Dispatcher(args) => dispatcher::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Chaos(args) => chaos::run(&global.data_dir, args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,
         Command::Bench(BenchCommand::Events(args)) => bench_events::run(args).await,

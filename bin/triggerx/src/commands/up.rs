@@ -211,7 +211,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let dispatcher_config = DispatcherConfig { name: "up-dispatcher".into(), ..Default::default() };
+    let dispatcher_config = DispatcherConfig {
+        name: "up-dispatcher".into(),
+        deadline: Duration::from_secs(args.deadline_secs),
+        ..Default::default()
+    };
     let (queue, source, schedulers) = match &args.redis_url {
         None => {
             let (queue, requests) = triggerx_queue::in_process();
