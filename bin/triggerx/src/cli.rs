@@ -552,6 +552,9 @@ pub enum BenchCommand {
     Chain(BenchChainArgs),
     /// Measure one keeper on a local anvil: tasks executed/s and dispatch-to-broadcast latency.
     Keeper(BenchKeeperArgs),
+    /// Measure the gas of `executeFunction` on a local anvil: the hub with signed assignments against
+    /// the hub before them, the same call, first and later executions.
+    HubGas,
     /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
     Time(BenchTimeArgs),
     /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.

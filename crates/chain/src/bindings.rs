@@ -27,6 +27,11 @@ sol!(
 );
 sol!(
     #[sol(rpc)]
+    LegacyTaskExecutionHub,
+    "../../contracts/artifacts/LegacyTaskExecutionHub.json"
+);
+sol!(
+    #[sol(rpc)]
     GuardedCounter,
     "../../contracts/artifacts/GuardedCounter.json"
 );

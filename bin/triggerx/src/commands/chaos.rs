@@ -50,9 +50,11 @@ pub async fn run(data_dir: &Path, args: ChaosArgs) -> anyhow::Result<()> {
         price_phase: Duration::from_secs(15),
     };
     let jobs = args.interval_jobs + args.event_jobs + args.condition_jobs;
-    bar.println(format!("{jobs} jobs, {} faults planned over {} min (seed {})", plan.len(), args.minutes, args.seed));
+    // A hidden bar (no terminal) prints nothing: then the lines go to stderr as they are.
+    let line_out = |line: String| if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) };
+    line_out(format!("{jobs} jobs, {} faults planned over {} min (seed {})", plan.len(), args.minutes, args.seed));
     let say = |line: &str| {
-        bar.println(format!("{}  {line}", chrono::Local::now().format("%H:%M:%S")));
+        line_out(format!("{}  {line}", chrono::Local::now().format("%H:%M:%S")));
         bar.set_message(line.to_string());
     };
     let outcome = run_scenario(&mut network, &workload, &plan, duration, Duration::from_secs(300), &say).await?;

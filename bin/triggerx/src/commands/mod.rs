@@ -6,6 +6,7 @@ mod bench_api;
 mod bench_chain;
 mod bench_conditions;
 mod bench_events;
+mod bench_hub_gas;
 mod bench_jobs;
 mod bench_keeper;
 mod bench_time;
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chaos(args) => chaos::run(&global.data_dir, args).await,
         Command::Bench(BenchCommand::Api(args)) => bench_api::run(args).await,
         Command::Bench(BenchCommand::Keeper(args)) => bench_keeper::run(args).await,
+        Command::Bench(BenchCommand::HubGas) => bench_hub_gas::run().await,
         Command::Bench(BenchCommand::Events(args)) => bench_events::run(args).await,
         Command::Bench(BenchCommand::Time(args)) => bench_time::run(args).await,
         Command::Bench(BenchCommand::Conditions(args)) => bench_conditions::run(args).await,
