@@ -348,7 +348,7 @@ pub fn random_faults(seed: u64, duration: Duration, shape: Shape) -> Vec<Planned
         state ^= state >> 12;
         state ^= state << 25;
         state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % below.max(1)
     };
     let mut kinds = Vec::new();
     for i in 0..shape.keepers {
