@@ -63,12 +63,12 @@ pub enum Command {
     Health(HealthArgs),
     /// Measure performance.
     #[command(subcommand)]
-    Bench(BenchCommand),
+    Bench(triggerx_bench::BenchCommand),
     /// Run a network of separate processes (up, 2 dispatchers, 2 schedulers, 4 keepers, a private
     /// PostgreSQL and Redis) under jobs of every kind, inject faults at random (SIGKILL of keepers,
     /// dispatchers and schedulers, Redis or PostgreSQL down, nodes answering or taking transactions 35 s
     /// late), then check that no occurrence was lost, doubled or stranded.
-    Chaos(ChaosArgs),
+    Chaos(triggerx_bench::chaos::ChaosArgs),
 }
 
 /// `triggerx health`.
@@ -518,155 +518,4 @@ pub struct ApikeyCreateArgs {
     /// Requests per minute.
     #[arg(long)]
     pub rate_limit: Option<i64>,
-}
-
-/// `triggerx chaos`.
-#[derive(Debug, Args)]
-pub struct ChaosArgs {
-    /// How long faults are injected.
-    #[arg(long, default_value_t = 10)]
-    pub minutes: u64,
-    /// Seed of the fault plan (the same seed, the same plan).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Interval jobs (every 5 s).
-    #[arg(long, default_value_t = 30)]
-    pub interval_jobs: usize,
-    /// Event jobs (the emitter is poked every 4 s).
-    #[arg(long, default_value_t = 12)]
-    pub event_jobs: usize,
-    /// Condition jobs (the price rises above their limit for 15 s every 30 s).
-    #[arg(long, default_value_t = 10)]
-    pub condition_jobs: usize,
-    /// Where the network's data and logs go (default: chaos/ in the data directory, emptied first).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-}
-
-/// `triggerx bench ...`.
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Load-test the REST API on a fresh database: job creations/s, then GET /api/jobs/{id} requests/s and latency.
-    Api(BenchApiArgs),
-    /// Measure the chain layer on a local anvil: sender transactions/s (one signer) and watcher logs/s.
-    Chain(BenchChainArgs),
-    /// Measure one keeper on a local anvil: tasks executed/s and dispatch-to-broadcast latency.
-    Keeper(BenchKeeperArgs),
-    /// Measure the gas of `executeFunction` on a local anvil: the hub with signed assignments against
-    /// the hub before them, the same call, first and later executions.
-    HubGas,
-    /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
-    Time(BenchTimeArgs),
-    /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.
-    Events(BenchEventsArgs),
-    /// Measure the condition scheduler: many jobs over many HTTP sources, CPU busy.
-    Conditions(BenchConditionsArgs),
-    /// The moving price sources `bench conditions` reads (run by it as a child process).
-    #[command(hide = true)]
-    PriceServer(PriceServerArgs),
-}
-
-/// `triggerx bench conditions`.
-#[derive(Debug, Args)]
-pub struct BenchConditionsArgs {
-    /// Condition jobs (spread evenly over the sources, limits spread around the moving prices).
-    #[arg(long, default_value_t = 10_000)]
-    pub jobs: usize,
-    /// Distinct HTTP sources (served by a child process, so its CPU is not counted).
-    #[arg(long, default_value_t = 100)]
-    pub sources: usize,
-    /// Seconds after loading before measuring.
-    #[arg(long, default_value_t = 5)]
-    pub warmup: u64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 30)]
-    pub seconds: u64,
-}
-
-/// `triggerx bench price-server`.
-#[derive(Debug, Args)]
-pub struct PriceServerArgs {
-    /// Sources served as /price/0 .. /price/N-1.
-    #[arg(long, default_value_t = 100)]
-    pub sources: usize,
-}
-
-/// `triggerx bench events`.
-#[derive(Debug, Args)]
-pub struct BenchEventsArgs {
-    /// Event jobs (each matches 5 of the logs).
-    #[arg(long, default_value_t = 1000)]
-    pub jobs: usize,
-    /// Logs emitted in one block.
-    #[arg(long, default_value_t = 5000)]
-    pub logs: usize,
-    /// Milliseconds between the watcher's polls for new blocks.
-    #[arg(long, default_value_t = 50)]
-    pub poll_ms: u64,
-}
-
-/// `triggerx bench time`.
-#[derive(Debug, Args)]
-pub struct BenchTimeArgs {
-    /// Active interval jobs (intervals 10..=60 s).
-    #[arg(long, default_value_t = 100_000)]
-    pub jobs: usize,
-    /// Seconds after loading before measuring.
-    #[arg(long, default_value_t = 5)]
-    pub warmup: u64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 30)]
-    pub seconds: u64,
-}
-
-/// `triggerx bench keeper`.
-#[derive(Debug, Args)]
-pub struct BenchKeeperArgs {
-    /// Tasks dispatched back to back for the throughput phase.
-    #[arg(long, default_value_t = 500)]
-    pub tasks: usize,
-    /// Tasks per second for the latency phase (steady load below capacity).
-    #[arg(long, default_value_t = 50)]
-    pub rate: u32,
-    /// Seconds of the latency phase.
-    #[arg(long, default_value_t = 10)]
-    pub seconds: u64,
-}
-
-/// `triggerx bench chain`.
-#[derive(Debug, Args)]
-pub struct BenchChainArgs {
-    /// Transactions the sender sends (each confirmed).
-    #[arg(long, default_value_t = 2000)]
-    pub transactions: usize,
-    /// Transactions in flight at once.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: usize,
-    /// Logs the watcher decodes and delivers.
-    #[arg(long, default_value_t = 50_000)]
-    pub logs: usize,
-}
-
-/// `triggerx bench api`.
-#[derive(Debug, Args)]
-pub struct BenchApiArgs {
-    /// Database backend to measure.
-    #[arg(long, value_enum, default_value = "sqlite")]
-    pub backend: BenchBackend,
-    /// PostgreSQL server on which a fresh database is created (for --backend postgres).
-    #[arg(long, env = "TRIGGERX_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    pub postgres_url: String,
-    /// Seconds each phase runs.
-    #[arg(long, default_value_t = 10)]
-    pub seconds: u64,
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 32)]
-    pub connections: usize,
-}
-
-/// Backends `bench api` can measure.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum BenchBackend {
-    Sqlite,
-    Postgres,
 }

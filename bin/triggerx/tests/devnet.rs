@@ -5,8 +5,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use triggerx_chain::anvil::find_tool;
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
+use triggerx_devnet::anvil::find_tool;
 
 fn cast(args: &[&str]) -> String {
     let output = Command::new(find_tool("cast").unwrap()).args(args).output().unwrap();
@@ -77,7 +77,7 @@ fn devnet_deploys_both_chains_and_stops_cleanly() {
 fn devnet_deploys_to_existing_chains_with_a_deployer_key() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let anvil = runtime
-        .block_on(triggerx_chain::anvil::spawn_anvil(&triggerx_chain::anvil::AnvilOptions::automine(777)))
+        .block_on(triggerx_devnet::anvil::spawn_anvil(&triggerx_devnet::anvil::AnvilOptions::automine(777)))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("deployed.json");

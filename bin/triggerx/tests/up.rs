@@ -10,7 +10,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use serde_json::{Value, json};
 use triggerx_chain::bindings::Counter;
 use triggerx_chain::deploy::ChainRole;
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
 
 mod common;
 use common::{ABI, create_job, job_tasks, start_up};

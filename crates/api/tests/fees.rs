@@ -9,10 +9,10 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use serde_json::Value;
 use triggerx_api::{ChainContracts, FeeConfig};
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::Counter;
 use triggerx_chain::cost::{CostCall, HUB_OVERHEAD_GAS, UNKNOWN_CALL_GAS, predict_cost};
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_store::Backend;
 use triggerx_store::testing::fresh_store;
 

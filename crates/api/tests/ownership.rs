@@ -8,9 +8,9 @@ mod common;
 use alloy::primitives::U256;
 use serde_json::{Value, json};
 use triggerx_api::ChainContracts;
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_chain::jobs::{JobRegistration, register_job};
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_store::Backend;
 use triggerx_store::testing::{TEST_ABI, fresh_store};
 

@@ -1,14 +1,13 @@
-//! TriggerX's access to EVM chains (alloy): chain registry, contract bindings generated from the
-//! committed artifacts, local devnets on anvil, deployment, a nonce-safe transaction sender, a
-//! reorg-aware log watcher.
+//! TriggerX's access to EVM chains (alloy): contract bindings generated from the committed artifacts,
+//! deployment and the deployment file, a nonce-safe transaction sender, a reorg-aware log watcher, cost
+//! prediction and the hub's calls and events. Local anvil devnets live in `triggerx-devnet`.
 
-pub mod anvil;
 pub mod bindings;
 pub mod config;
 pub mod contracts;
 pub mod cost;
 pub mod deploy;
-pub mod devnet;
+pub mod deployment;
 pub mod error;
 pub mod hub;
 pub mod jobs;

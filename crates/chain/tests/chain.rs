@@ -11,13 +11,13 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
-use triggerx_chain::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, EventEmitter, JobRegistry, TaskExecutionHub, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, deploy_chain, signer_from_key, wallet_provider};
 use triggerx_chain::hub::{assignment_call, describe_hub_error};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
 use triggerx_core::assignment::Assignment;
+use triggerx_devnet::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
 use triggerx_store::Store;
 
 /// Keeper fee of the test assignments, wei.

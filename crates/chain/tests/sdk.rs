@@ -15,12 +15,12 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent};
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, TaskExecutionHub};
 use triggerx_chain::deploy::{ChainRole, deploy_chain, signer_from_key, wallet_provider};
 use triggerx_chain::hub::{assignment_call, trust_dispatcher};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_core::assignment::Assignment;
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 
 sol!(
     #[sol(rpc)]

@@ -19,6 +19,7 @@ pub mod keeper;
 pub mod ledger;
 pub mod numbers;
 pub mod paging;
+pub mod redact;
 pub mod schedule;
 pub mod task;
 pub mod time;

@@ -66,3 +66,27 @@ pub struct DispatcherChain {
     /// How often the chain is polled for executions.
     pub poll_interval: Duration,
 }
+
+impl DispatcherChain {
+    /// Every chain of a deployment, executions counted after `confirmations` blocks and polled every
+    /// `poll_interval`.
+    pub fn from_deployment(
+        deployment: &triggerx_chain::deployment::Deployment,
+        confirmations: u64,
+        poll_interval: Duration,
+    ) -> Result<Vec<DispatcherChain>, triggerx_chain::ChainError> {
+        deployment
+            .chains
+            .iter()
+            .map(|c| {
+                Ok(DispatcherChain {
+                    chain_id: c.chain_id,
+                    rpc_url: c.rpc_url.clone(),
+                    hub: c.address("TaskExecutionHub")?,
+                    confirmations,
+                    poll_interval,
+                })
+            })
+            .collect()
+    }
+}

@@ -8,6 +8,7 @@ pub mod bls;
 pub mod checkin;
 pub mod executor;
 pub mod keys;
+pub mod operator;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -104,7 +105,19 @@ struct Inner {
     p2p: Arc<P2pNode>,
 }
 
+/// Starts a keeper service: connects to the chains and the network and executes what it is assigned
+/// until its handle is stopped (or dropped).
+pub async fn spawn(config: KeeperConfig) -> Result<KeeperNode, KeeperError> {
+    KeeperNode::start(config).await
+}
+
 impl KeeperNode {
+    /// Stops executing and checking in (a task under way is abandoned: its assignment expires and the
+    /// dispatcher re-assigns it).
+    pub async fn stop(self) {
+        drop(self);
+    }
+
     /// Connects to the chains and the network and starts executing.
     pub async fn start(config: KeeperConfig) -> Result<KeeperNode, KeeperError> {
         let controller: PrivateKeySigner = signer_from_key(&config.controller_key)?;

@@ -7,6 +7,7 @@ pub mod messages;
 pub mod network;
 
 pub use envelope::{Envelope, PROTOCOL_VERSION};
+pub use libp2p::Multiaddr;
 pub use messages::{ExecutionReport, Message, TaskMessage};
 pub use network::{P2pConfig, P2pNode, P2pStats, Received};
 

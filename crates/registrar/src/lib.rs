@@ -63,6 +63,31 @@ pub struct RegistrarConfig {
     pub poll_interval: Duration,
 }
 
+impl RegistrarConfig {
+    /// Follows the L1 registry of `deployment` into every chain's hub, signing as `admin_key`.
+    pub fn for_deployment(
+        deployment: &triggerx_chain::deployment::Deployment,
+        admin_key: &str,
+        confirmations: u64,
+    ) -> Result<RegistrarConfig, ChainError> {
+        let l1 = deployment.chain(triggerx_chain::deploy::ChainRole::L1)?;
+        let hubs = deployment
+            .chains
+            .iter()
+            .map(|c| Ok(HubTarget { rpc_url: c.rpc_url.clone(), hub: c.address("TaskExecutionHub")? }))
+            .collect::<Result<Vec<_>, ChainError>>()?;
+        Ok(RegistrarConfig {
+            l1_rpc_url: l1.rpc_url.clone(),
+            keeper_registry: l1.address("KeeperRegistry")?,
+            hubs,
+            admin_key: admin_key.to_string(),
+            confirmations,
+            start_block: None,
+            poll_interval: Duration::from_secs(1),
+        })
+    }
+}
+
 /// What one step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepReport {
@@ -268,4 +293,32 @@ impl Registrar {
         }
         Ok(())
     }
+}
+
+/// A running registrar service.
+pub struct RegistrarHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RegistrarHandle {
+    /// Stops the registrar after its current step and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the registrar service: catches up with L1 first (so the store and the hubs know every keeper
+/// registered so far when this returns), then follows new registrations until stopped.
+pub async fn spawn(store: Store, config: RegistrarConfig) -> Result<RegistrarHandle, RegistrarError> {
+    let registrar = Registrar::new(store, config).await?;
+    while registrar.step().await?.scanned_to.is_some() {}
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        if let Err(e) = registrar.run(stopped).await {
+            tracing::error!(error = %e, "registrar stopped");
+        }
+    });
+    Ok(RegistrarHandle { stop, task })
 }

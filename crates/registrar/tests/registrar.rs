@@ -7,8 +7,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use triggerx_chain::bindings::{KeeperRegistry, TaskExecutionHub};
 use triggerx_chain::deploy::{ChainRole, wallet_provider};
-use triggerx_chain::devnet::{Devnet, DevnetOptions};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
+use triggerx_devnet::{Devnet, DevnetOptions};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_store::Store;
 

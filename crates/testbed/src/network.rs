@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use triggerx_chain::anvil::DevAccount;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
+use triggerx_chain::deployment::DevAccount;
 use triggerx_core::ids::JobId;
 use triggerx_store::Store;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use triggerx_api::{ApiConfig, ChainContracts, FeeConfig};
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
 use triggerx_store::Store;
 
 use crate::cli::ApiArgs;

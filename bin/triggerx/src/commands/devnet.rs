@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_chain::deploy::ChainRole;
-use triggerx_chain::devnet::{Deployment, Devnet, DevnetOptions, deploy_existing};
+use triggerx_chain::deployment::{Deployment, deploy_existing};
+use triggerx_devnet::{Devnet, DevnetOptions};
 
 use crate::cli::DevnetArgs;
 

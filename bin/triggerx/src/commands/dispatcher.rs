@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy::primitives::U256;
 use anyhow::Context;
 use serde::Serialize;
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
 use triggerx_chain::hub::{trust_dispatcher, trusts_dispatcher};
 use triggerx_dispatcher::{DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_p2p::{P2pConfig, P2pNode};
@@ -38,31 +38,24 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
     let deployment = Deployment::read(&path).with_context(|| format!("reading the chains from {}", path.display()))?;
     let key_file = args.key_file.clone().unwrap_or_else(|| data_dir.join(DISPATCHER_KEY_FILE));
     let key = load_or_create(&key_file)?;
-    let mut chains = Vec::new();
-    for chain in &deployment.chains {
-        let hub = chain.address("TaskExecutionHub")?;
+    let chains = DispatcherChain::from_deployment(&deployment, args.confirmations, Duration::from_millis(500))?;
+    for chain in &chains {
         if let Some(admin) = &args.admin_key {
-            trust_dispatcher(&chain.rpc_url, admin, hub, key.address())
+            trust_dispatcher(&chain.rpc_url, admin, chain.hub, key.address())
                 .await
                 .with_context(|| format!("making the hub of chain {} trust {}", chain.chain_id, key.address()))?;
         }
-        let trusted = trusts_dispatcher(&chain.rpc_url, hub, key.address())
+        let trusted = trusts_dispatcher(&chain.rpc_url, chain.hub, key.address())
             .await
             .with_context(|| format!("asking the hub of chain {} about {}", chain.chain_id, key.address()))?;
         anyhow::ensure!(
             trusted,
-            "the hub {hub} of chain {} does not trust dispatcher {} (run once with --admin-key of the hub's admin, or \
+            "the hub {} of chain {} does not trust dispatcher {} (run once with --admin-key of the hub's admin, or \
              have the admin call setDispatcher)",
+            chain.hub,
             chain.chain_id,
             key.address()
         );
-        chains.push(DispatcherChain {
-            chain_id: chain.chain_id,
-            rpc_url: chain.rpc_url.clone(),
-            hub,
-            confirmations: args.confirmations,
-            poll_interval: Duration::from_millis(500),
-        });
     }
     let store = open_store(data_dir, database_url).await?;
     let name = args

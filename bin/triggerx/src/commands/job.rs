@@ -11,28 +11,29 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use triggerx_chain::bindings::JobRegistry;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
 use triggerx_chain::jobs::{JobRegistration, deposit_gas, register_job};
+use triggerx_client::ApiClient;
 use triggerx_core::job_input::CreateJobData;
 use triggerx_core::numbers::Decimal;
 
 use crate::cli::{ApiAccess, ChainAccess, JobCommand, JobCreateArgs};
 use crate::commands::devnet::DEVNET_FILE;
-use crate::commands::up::UpDescription;
+use triggerx_devnet::up_file::UpDescription;
 
 /// Runs a `job` subcommand.
 pub async fn run(data_dir: &Path, command: JobCommand) -> anyhow::Result<()> {
     match command {
         JobCommand::Create(args) => create(data_dir, *args).await,
         JobCommand::List { access, owner } => {
-            let api = Api::new(data_dir, &access)?;
+            let api = api_of(data_dir, &access)?;
             let query = owner.map(|o| format!("&owner={o}")).unwrap_or_default();
             let page = api.call(reqwest::Method::GET, &format!("/api/jobs?limit=500{query}"), None).await?;
             print_list(&page);
             Ok(())
         }
         JobCommand::Show { access, job } => {
-            let api = Api::new(data_dir, &access)?;
+            let api = api_of(data_dir, &access)?;
             let shown = api.call(reqwest::Method::GET, &format!("/api/jobs/{job}"), None).await?;
             println!("{}", serde_json::to_string_pretty(&shown)?);
             let tasks = api.call(reqwest::Method::GET, &format!("/api/jobs/{job}/tasks?limit=20"), None).await?;
@@ -52,7 +53,7 @@ pub async fn run(data_dir: &Path, command: JobCommand) -> anyhow::Result<()> {
         JobCommand::Pause { access, job } => change(data_dir, &access, &job, "pause").await,
         JobCommand::Resume { access, job } => change(data_dir, &access, &job, "resume").await,
         JobCommand::Delete { access, chain, job } => {
-            let api = Api::new(data_dir, &access)?;
+            let api = api_of(data_dir, &access)?;
             if let Some(key) = &chain.key {
                 let deployment = chain_of(data_dir, &chain)?;
                 let id = U256::from_str_radix(&job, 10).with_context(|| format!("job id '{job}'"))?;
@@ -74,42 +75,16 @@ pub async fn run(data_dir: &Path, command: JobCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The API to call and the key to call it with.
-struct Api {
-    url: String,
-    key: String,
-    client: reqwest::Client,
-}
-
-impl Api {
-    fn new(data_dir: &Path, access: &ApiAccess) -> anyhow::Result<Self> {
-        let (url, key) = match (&access.api, &access.api_key) {
-            (Some(url), Some(key)) => (url.clone(), key.clone()),
-            (url, key) => {
-                let up = UpDescription::read(data_dir).context("no --api and --api-key given")?;
-                (url.clone().unwrap_or(up.api_url), key.clone().unwrap_or(up.admin_key))
-            }
-        };
-        Ok(Api { url: url.trim_end_matches('/').to_string(), key, client: reqwest::Client::new() })
-    }
-
-    /// Calls the API; a refusal becomes an error naming the field and the reason.
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
-        let mut request = self.client.request(method, format!("{}{path}", self.url)).header("x-api-key", &self.key);
-        if let Some(body) = body {
-            request = request.json(body);
+/// The API to call and the key to call it with (the running `up`'s when not given).
+fn api_of(data_dir: &Path, access: &ApiAccess) -> anyhow::Result<ApiClient> {
+    let (url, key) = match (&access.api, &access.api_key) {
+        (Some(url), Some(key)) => (url.clone(), key.clone()),
+        (url, key) => {
+            let up = UpDescription::read(data_dir).context("no --api and --api-key given")?;
+            (url.clone().unwrap_or(up.api_url), key.clone().unwrap_or(up.admin_key))
         }
-        let response = request.send().await.with_context(|| format!("calling the API at {}", self.url))?;
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let error = &answer["error"];
-            let field =
-                error["field"].as_str().filter(|f| !f.is_empty()).map(|f| format!(" ({f})")).unwrap_or_default();
-            anyhow::bail!("the API refused: {status}: {}{field}", error["message"].as_str().unwrap_or("(no message)"));
-        }
-        Ok(answer)
-    }
+    };
+    Ok(ApiClient::new(&url, &key))
 }
 
 fn chain_of(data_dir: &Path, access: &ChainAccess) -> anyhow::Result<ChainDeployment> {
@@ -127,7 +102,7 @@ fn chain_of(data_dir: &Path, access: &ChainAccess) -> anyhow::Result<ChainDeploy
 }
 
 async fn change(data_dir: &Path, access: &ApiAccess, job: &str, action: &str) -> anyhow::Result<()> {
-    let api = Api::new(data_dir, access)?;
+    let api = api_of(data_dir, access)?;
     let answer = api.call(reqwest::Method::POST, &format!("/api/jobs/{job}/{action}"), None).await?;
     println!("job {job}: {}", answer["job_data"]["status"].as_str().unwrap_or("changed"));
     Ok(())
@@ -214,7 +189,7 @@ fn body_of(args: &JobCreateArgs, chain_id: u64, owner: Address) -> anyhow::Resul
 }
 
 async fn create(data_dir: &Path, args: JobCreateArgs) -> anyhow::Result<()> {
-    let api = Api::new(data_dir, &args.access)?;
+    let api = api_of(data_dir, &args.access)?;
     let chain = chain_of(data_dir, &args.chain)?;
     let key = args.chain.key.clone().context("--key (or TRIGGERX_USER_KEY) is needed to create the job on-chain")?;
     let owner: PrivateKeySigner = key.trim().trim_start_matches("0x").parse().context("--key is not a private key")?;
@@ -245,7 +220,7 @@ async fn create(data_dir: &Path, args: JobCreateArgs) -> anyhow::Result<()> {
         .context("registering the job in the JobRegistry")?;
     println!("registered job {job_id} on chain {} (owner {:#x})", chain.chain_id, owner.address());
     body["job_id"] = json!(job_id.to_string());
-    api.call(reqwest::Method::POST, "/api/jobs", Some(&json!([body]))).await?;
+    api.create_jobs(&[body]).await?;
     println!("job {job_id} created: it runs from now on; `triggerx job show {job_id}` follows it");
     Ok(())
 }

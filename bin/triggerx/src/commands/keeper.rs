@@ -3,19 +3,16 @@
 //! register` registers the keeper on L1's `KeeperRegistry`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
-use triggerx_chain::contracts::ChainContracts;
-use triggerx_chain::deploy::{ChainRole, signer_from_key};
-use triggerx_chain::keepers::{operator_status, register_keeper};
-use triggerx_keeper::KeeperNode;
+use triggerx_chain::deploy::signer_from_key;
 use triggerx_keeper::keys::{KeeperKeys, KeySource};
-use triggerx_keeper::settings::{DEFAULT_VOTING_POWER, KeeperFile, L1Section};
+use triggerx_keeper::operator::{self, Registration, read_config};
+use triggerx_keeper::settings::KeeperFile;
 
 use crate::cli::{KeeperArgs, KeeperCommand};
 use crate::commands::devnet::wait_for_stop;
-use crate::commands::up::UpDescription;
 
 /// Environment variable holding the keystore password.
 pub const PASSWORD_ENV: &str = "TRIGGERX_KEYSTORE_PASSWORD";
@@ -65,35 +62,6 @@ fn keygen(out: &Path, controller_key: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads the config file and fills what it leaves out from the `triggerx up` it joins.
-fn read_config(path: &Path) -> anyhow::Result<KeeperFile> {
-    let mut file = KeeperFile::read(path)?;
-    if let Some(join) = file.join.clone() {
-        fill_from_up(&mut file, &join)?;
-    }
-    Ok(file)
-}
-
-fn fill_from_up(file: &mut KeeperFile, up_path: &PathBuf) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(up_path)
-        .with_context(|| format!("join = {}: is `triggerx up` running?", up_path.display()))?;
-    let up: UpDescription = serde_json::from_str(&text).with_context(|| format!("parsing {}", up_path.display()))?;
-    file.dispatcher.get_or_insert(up.dispatcher);
-    file.health_url.get_or_insert(up.health_url.clone());
-    if file.p2p.bootstrap.is_empty() {
-        file.p2p.bootstrap = up.p2p_bootstrap.clone();
-    }
-    if file.l1.is_none()
-        && let Some(l1) = up.chains.iter().find(|c| c.role == ChainRole::L1)
-    {
-        file.l1 = Some(L1Section { rpc_url: l1.rpc_url.clone(), keeper_registry: l1.address("KeeperRegistry")? });
-    }
-    if file.chains.is_empty() {
-        file.chains = up.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
-    }
-    Ok(())
-}
-
 fn load_keys(file: &KeeperFile) -> anyhow::Result<KeeperKeys> {
     let source = file.key_source()?;
     let password = if source.needs_password() { password(false)? } else { String::new() };
@@ -102,44 +70,17 @@ fn load_keys(file: &KeeperFile) -> anyhow::Result<KeeperKeys> {
 
 async fn register(config_path: &Path) -> anyhow::Result<()> {
     let file = read_config(config_path)?;
-    let l1 = file.l1()?.clone();
     let keys = load_keys(&file)?;
-    let operator = keys.controller.address();
-    let status = operator_status(&l1.rpc_url, l1.keeper_registry, operator)
-        .await
-        .with_context(|| format!("reading KeeperRegistry {} on {}", l1.keeper_registry, l1.rpc_url))?;
-    if status.registered {
-        anyhow::ensure!(
-            status.consensus == keys.consensus.address(),
-            "operator {operator} is already registered with consensus address {}, not this config's {}",
-            status.consensus,
-            keys.consensus.address()
-        );
-        println!("operator {operator} is already registered (consensus {})", status.consensus);
-        return Ok(());
+    match operator::register(&file, &keys).await? {
+        Registration::AlreadyRegistered { operator } => {
+            println!("operator {operator} is already registered (consensus {})", keys.consensus.address())
+        }
+        Registration::Registered { operator, voting_power } => println!(
+            "registered operator {operator} (consensus {}, voting power {voting_power}) on KeeperRegistry {}",
+            keys.consensus.address(),
+            file.l1()?.keeper_registry
+        ),
     }
-    anyhow::ensure!(
-        status.whitelisted,
-        "operator {operator} is not whitelisted on KeeperRegistry {}; the registry owner must whitelist it first",
-        l1.keeper_registry
-    );
-    let voting_power = file.voting_power.unwrap_or(DEFAULT_VOTING_POWER);
-    anyhow::ensure!(voting_power > 0, "voting_power must be positive");
-    register_keeper(
-        &l1.rpc_url,
-        &keys.controller_hex(),
-        l1.keeper_registry,
-        keys.consensus.address(),
-        keys.bls.public_key(),
-        alloy::primitives::U256::from(voting_power),
-    )
-    .await
-    .with_context(|| format!("registering {operator}"))?;
-    println!(
-        "registered operator {operator} (consensus {}, voting power {voting_power}) on KeeperRegistry {}",
-        keys.consensus.address(),
-        l1.keeper_registry
-    );
     Ok(())
 }
 
@@ -147,18 +88,16 @@ async fn run_node(config_path: &Path) -> anyhow::Result<()> {
     let file = read_config(config_path)?;
     let keys = load_keys(&file)?;
     let config = file.node_config(&keys)?;
-    if let Some(l1) = &file.l1 {
-        match operator_status(&l1.rpc_url, l1.keeper_registry, keys.controller.address()).await {
-            Ok(status) if !status.registered => tracing::warn!(
-                operator = %keys.controller.address(),
-                "not registered on L1: no task will be assigned until `triggerx keeper register` runs"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read the L1 registration"),
-        }
+    match operator::is_registered(&file, &keys).await {
+        Ok(Some(false)) => tracing::warn!(
+            operator = %keys.controller.address(),
+            "not registered on L1: no task will be assigned until `triggerx keeper register` runs"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read the L1 registration"),
     }
     let chains: Vec<u64> = config.chains.iter().map(|c| c.chain_id).collect();
-    let node = KeeperNode::start(config).await.context("starting the keeper")?;
+    let node = triggerx_keeper::spawn(config).await.context("starting the keeper")?;
     println!("keeper {} running (consensus {})", node.address, keys.consensus.address());
     println!("  peer   {}", node.p2p.peer_id);
     for address in &node.p2p.listen_addrs {
@@ -168,7 +107,7 @@ async fn run_node(config_path: &Path) -> anyhow::Result<()> {
     println!("Ctrl-C stops it.");
     wait_for_stop().await?;
     eprintln!("stopping...");
-    drop(node);
+    node.stop().await;
     eprintln!("stopped");
     Ok(())
 }

@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use anyhow::Context;
-use triggerx_chain::devnet::Deployment;
+use triggerx_chain::deployment::Deployment;
 use triggerx_queue::redis_sender;
 
 use crate::cli::SchedulerArgs;
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
 use crate::commands::open_store;
-use crate::commands::triggers::{LeaseSettings, run_leased};
+use triggerx_scheduler::{LeaseSettings, SchedulerConfig};
 
 /// Runs until Ctrl-C.
 pub async fn run(data_dir: &Path, database_url: Option<&str>, args: SchedulerArgs) -> anyhow::Result<()> {
@@ -25,18 +25,16 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: SchedulerArg
     let holder = args.name.clone().unwrap_or_else(|| format!("scheduler-{}", std::process::id()));
     anyhow::ensure!(args.lease_ttl_ms >= 300, "--lease-ttl-ms must be at least 300");
     let lease = LeaseSettings { holder: holder.clone(), ttl: std::time::Duration::from_millis(args.lease_ttl_ms) };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let confirmations = args.confirmations;
-    let chains = deployment.chains.clone();
-    let worker = tokio::spawn(async move { run_leased(&store, &queue, &chains, confirmations, &lease, stopped).await });
+    let config =
+        SchedulerConfig { chains: deployment.chains.clone(), confirmations: args.confirmations, lease: Some(lease) };
+    let service = triggerx_scheduler::spawn(store, queue, config);
     println!(
         "scheduler {holder} started ({} chains); waiting for the lease. Ctrl-C stops it.",
         deployment.chains.len()
     );
     wait_for_stop().await?;
     eprintln!("stopping...");
-    let _ = stop.send(true);
-    let _ = worker.await;
+    service.stop().await;
     eprintln!("stopped");
     Ok(())
 }

@@ -16,7 +16,7 @@ pub const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"na
 /// the SDK's body; its job_id and user_address are filled in) to the API.
 pub async fn create_job(
     l2: &triggerx_chain::deploy::ChainDeployment,
-    user: &triggerx_chain::anvil::DevAccount,
+    user: &triggerx_chain::deployment::DevAccount,
     registration: &triggerx_chain::jobs::JobRegistration,
     mut job: Value,
     api: &str,

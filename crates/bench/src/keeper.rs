@@ -13,7 +13,6 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, TaskExecutionHub};
 use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
@@ -21,13 +20,28 @@ use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::task::TaskRequest;
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_dispatcher::{Dispatcher, DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_keeper::{KeeperConfig, KeeperNode};
 use triggerx_p2p::messages::ReportStatus;
 use triggerx_p2p::{Message, P2pConfig, P2pNode};
 use triggerx_store::{CheckinRecord, Store};
 
-use crate::cli::BenchKeeperArgs;
+use clap::Args;
+
+/// `triggerx bench keeper`.
+#[derive(Debug, Args)]
+pub struct BenchKeeperArgs {
+    /// Tasks dispatched back to back for the throughput phase.
+    #[arg(long, default_value_t = 500)]
+    pub tasks: usize,
+    /// Tasks per second for the latency phase (steady load below capacity).
+    #[arg(long, default_value_t = 50)]
+    pub rate: u32,
+    /// Seconds of the latency phase.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
 
 const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
 

@@ -7,24 +7,16 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::process::{Child, Command};
 
-use crate::ChainError;
+use triggerx_chain::ChainError;
+use triggerx_chain::deployment::DevAccount;
 
 /// Environment variable naming the anvil binary explicitly.
 pub const ANVIL_ENV: &str = "TRIGGERX_ANVIL";
 /// How long anvil may take to answer after start.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A funded development account.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DevAccount {
-    /// Its address.
-    pub address: Address,
-    /// Its private key, 0x hex (development only).
-    pub private_key: String,
-}
 
 /// How to start anvil.
 #[derive(Debug, Clone)]

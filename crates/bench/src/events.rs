@@ -11,16 +11,30 @@ use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 use chrono::Utc;
 use hdrhistogram::Histogram;
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::EventEmitter;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_chain::watcher::WatcherConfig;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_scheduler::{EventChain, EventTriggerConfig, EventTriggers};
 use triggerx_store::testing::{fresh_database_url, time_job_input};
 use triggerx_store::{Backend, Store};
 
-use crate::cli::BenchEventsArgs;
+use clap::Args;
+
+/// `triggerx bench events`.
+#[derive(Debug, Args)]
+pub struct BenchEventsArgs {
+    /// Event jobs (each matches 5 of the logs).
+    #[arg(long, default_value_t = 1000)]
+    pub jobs: usize,
+    /// Logs emitted in one block.
+    #[arg(long, default_value_t = 5000)]
+    pub logs: usize,
+    /// Milliseconds between the watcher's polls for new blocks.
+    #[arg(long, default_value_t = 50)]
+    pub poll_ms: u64,
+}
 
 /// Owner of the benchmark's jobs.
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";

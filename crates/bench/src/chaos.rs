@@ -4,7 +4,7 @@
 //! random, one at a time; then every task settles and the exactly-once invariant is printed. Exits
 //! non-zero when anything was lost, doubled or stranded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,7 +12,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_testbed::network::{Network, NetworkOptions};
 use triggerx_testbed::scenario::{Shape, Workload, random_faults, run as run_scenario};
 
-use crate::cli::ChaosArgs;
+use clap::Args;
+
+/// `triggerx chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// How long faults are injected.
+    #[arg(long, default_value_t = 10)]
+    pub minutes: u64,
+    /// Seed of the fault plan (the same seed, the same plan).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Interval jobs (every 5 s).
+    #[arg(long, default_value_t = 30)]
+    pub interval_jobs: usize,
+    /// Event jobs (the emitter is poked every 4 s).
+    #[arg(long, default_value_t = 12)]
+    pub event_jobs: usize,
+    /// Condition jobs (the price rises above their limit for 15 s every 30 s).
+    #[arg(long, default_value_t = 10)]
+    pub condition_jobs: usize,
+    /// Where the network's data and logs go (default: chaos/ in the data directory, emptied first).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
 
 /// Runs the chaos and prints its figures.
 pub async fn run(data_dir: &Path, args: ChaosArgs) -> anyhow::Result<()> {

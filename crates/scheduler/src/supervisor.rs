@@ -1,29 +1,72 @@
-//! Runs the three trigger schedulers (time, event, condition) over a set of chains, feeding one task
-//! queue; shared by `triggerx up` and `triggerx scheduler`. Several scheduler processes on one store
-//! take turns through a lease: the holder runs the schedulers and renews the lease; the others wait
-//! and take over once it expires (the holder stops its schedulers before then if it cannot renew).
-//! Occurrence keys are deterministic and task rows unique per occurrence, so a takeover that fires an
-//! occurrence again never runs it twice; occurrences missed during the takeover all run.
+//! The trigger scheduler service: the three schedulers (time, event, condition) over a set of chains,
+//! feeding one task queue, started by [`spawn`] and stopped through its handle. Several scheduler
+//! processes on one store take turns through a lease: the holder runs the schedulers and renews the
+//! lease; the others wait and take over once it expires (the holder stops its schedulers before then
+//! if it cannot renew). Occurrence keys are deterministic and task rows unique per occurrence, so a
+//! takeover that fires an occurrence again never runs it twice; occurrences missed during the takeover
+//! all run.
 
 use std::time::Duration;
 
 use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::watcher::WatcherConfig;
 use triggerx_queue::TaskQueueSender;
-use triggerx_scheduler::{
+use triggerx_store::Store;
+
+use crate::{
     ConditionTriggerConfig, ConditionTriggers, EventChain, EventTriggerConfig, EventTriggers, TimeTriggerConfig,
     TimeTriggers,
 };
-use triggerx_store::Store;
 
-/// The running schedulers; they stop when the stop signal given to [`spawn`] turns true.
-pub struct TriggerSchedulers {
+/// What the scheduler service runs over.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// The chains event and oracle triggers read.
+    pub chains: Vec<ChainDeployment>,
+    /// Blocks a log waits before its event jobs fire (0 suits automining chains, where a block comes
+    /// only with the next transaction).
+    pub confirmations: u64,
+    /// `None`: this process is the only scheduler and runs at once; `Some`: take turns through the lease.
+    pub lease: Option<LeaseSettings>,
+}
+
+/// A running scheduler service.
+pub struct SchedulerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SchedulerHandle {
+    /// Stops the schedulers (recording what they can) and waits for them; a lease held is given up.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the scheduler service.
+pub fn spawn(store: Store, queue: TaskQueueSender, config: SchedulerConfig) -> SchedulerHandle {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        match &config.lease {
+            None => {
+                let time = TimeTriggerConfig::default();
+                spawn_with(&store, &queue, &config.chains, config.confirmations, time, &stopped).join().await;
+            }
+            Some(lease) => run_leased(&store, &queue, &config.chains, config.confirmations, lease, stopped).await,
+        }
+    });
+    SchedulerHandle { stop, task }
+}
+
+/// The three schedulers running; they stop when their stop signal turns true.
+struct TriggerSchedulers {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TriggerSchedulers {
     /// Waits until every scheduler has stopped.
-    pub async fn join(self) {
+    async fn join(self) {
         for task in self.tasks {
             let _ = task.await;
         }
@@ -34,18 +77,6 @@ impl TriggerSchedulers {
 pub const TRIGGERS_LEASE: &str = "trigger-schedulers";
 /// Occurrences missed this recently when a scheduler takes over all run.
 const TAKEOVER_CATCH_UP: Duration = Duration::from_secs(120);
-
-/// Starts the schedulers. Event logs wait for `confirmations` blocks (0 suits automining chains, where
-/// a block comes only with the next transaction).
-pub fn spawn(
-    store: &Store,
-    queue: &TaskQueueSender,
-    chains: &[ChainDeployment],
-    confirmations: u64,
-    stopped: &tokio::sync::watch::Receiver<bool>,
-) -> TriggerSchedulers {
-    spawn_with(store, queue, chains, confirmations, TimeTriggerConfig::default(), stopped)
-}
 
 fn spawn_with(
     store: &Store,
@@ -107,7 +138,7 @@ pub struct LeaseSettings {
 
 /// Runs the schedulers whenever this process holds the lease, until `stopped` turns true (then gives
 /// the lease up so another process takes over at once).
-pub async fn run_leased(
+async fn run_leased(
     store: &Store,
     queue: &TaskQueueSender,
     chains: &[ChainDeployment],

@@ -14,8 +14,34 @@ use triggerx_core::numbers::Decimal;
 use triggerx_scheduler::{ConditionTriggerConfig, ConditionTriggers};
 use triggerx_store::testing::condition_job_input;
 
-use crate::cli::{BenchConditionsArgs, PriceServerArgs};
-use crate::commands::bench_jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
+use crate::jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
+
+use clap::Args;
+
+/// `triggerx bench conditions`.
+#[derive(Debug, Args)]
+pub struct BenchConditionsArgs {
+    /// Condition jobs (spread evenly over the sources, limits spread around the moving prices).
+    #[arg(long, default_value_t = 10_000)]
+    pub jobs: usize,
+    /// Distinct HTTP sources (served by a child process, so its CPU is not counted).
+    #[arg(long, default_value_t = 100)]
+    pub sources: usize,
+    /// Seconds after loading before measuring.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+}
+
+/// `triggerx bench price-server`.
+#[derive(Debug, Args)]
+pub struct PriceServerArgs {
+    /// Sources served as /price/0 .. /price/N-1.
+    #[arg(long, default_value_t = 100)]
+    pub sources: usize,
+}
 
 /// Operators the jobs cycle through, with the limits each reads (prices move within 90..110).
 const CONDITIONS: [(&str, Option<&str>, Option<&str>); 7] = [

@@ -11,13 +11,13 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::sol_types::SolCall;
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, LegacyTaskExecutionHub, TaskExecutionHub, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainRole, deploy_chain, signer_from_key, wallet_provider};
 use triggerx_chain::hub::{assignment_call, trust_dispatcher};
 use triggerx_chain::jobs::{JobRegistration, deposit_gas, register_job};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_core::assignment::Assignment;
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 
 /// Task ids measured on the new hub: the first ever, the next two (same bitmap word), then the first
 /// of a new word.

@@ -13,7 +13,31 @@ use triggerx_api::{ApiConfig, FeeConfig};
 use triggerx_store::Store;
 use triggerx_store::testing::{fresh_database_url, fresh_postgres_database};
 
-use crate::cli::{BenchApiArgs, BenchBackend};
+use clap::Args;
+
+/// `triggerx bench api`.
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Database backend to measure.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: BenchBackend,
+    /// PostgreSQL server on which a fresh database is created (for --backend postgres).
+    #[arg(long, env = "TRIGGERX_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+}
+
+/// Backends `bench api` can measure.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+}
 
 /// Owner of the benchmark's jobs.
 const BENCH_OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
@@ -43,9 +67,9 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let url = match args.backend {
         BenchBackend::Sqlite => fresh_database_url(triggerx_store::Backend::Sqlite, dir.path()).await?,
-        BenchBackend::Postgres => fresh_postgres_database(&args.postgres_url)
-            .await
-            .with_context(|| format!("creating a database on {}", crate::commands::redact(&args.postgres_url)))?,
+        BenchBackend::Postgres => fresh_postgres_database(&args.postgres_url).await.with_context(|| {
+            format!("creating a database on {}", triggerx_core::redact::redact_url(&args.postgres_url))
+        })?,
     };
     let store = Store::connect(&url).await.context("opening the benchmark database")?;
     let key = store.create_api_key(None, true, Some(10_000_000)).await?.key;

@@ -15,14 +15,28 @@ use alloy::sol_types::{SolCall, SolEvent};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::Semaphore;
-use triggerx_chain::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_chain::bindings::{Counter, EventEmitter};
 use triggerx_chain::deploy::{ChainRole, deploy_chain, signer_from_key};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
+use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_store::Store;
 
-use crate::cli::BenchChainArgs;
+use clap::Args;
+
+/// `triggerx bench chain`.
+#[derive(Debug, Args)]
+pub struct BenchChainArgs {
+    /// Transactions the sender sends (each confirmed).
+    #[arg(long, default_value_t = 2000)]
+    pub transactions: usize,
+    /// Transactions in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Logs the watcher decodes and delivers.
+    #[arg(long, default_value_t = 50_000)]
+    pub logs: usize,
+}
 
 /// Logs emitted per transaction when preparing the watcher benchmark.
 const LOGS_PER_TRANSACTION: usize = 500;

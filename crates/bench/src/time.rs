@@ -10,8 +10,23 @@ use triggerx_core::job_input::CreateJobData;
 use triggerx_scheduler::{TimeTriggerConfig, TimeTriggers};
 use triggerx_store::testing::time_job_input;
 
-use crate::cli::BenchTimeArgs;
-use crate::commands::bench_jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
+use crate::jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
+
+use clap::Args;
+
+/// `triggerx bench time`.
+#[derive(Debug, Args)]
+pub struct BenchTimeArgs {
+    /// Active interval jobs (intervals 10..=60 s).
+    #[arg(long, default_value_t = 100_000)]
+    pub jobs: usize,
+    /// Seconds after loading before measuring.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+}
 
 /// Resident memory now and at its peak, from /proc (MiB; zero where unavailable).
 fn resident_mib() -> (f64, f64) {

@@ -1,0 +1,60 @@
+//! TriggerX's benchmarks and its chaos run, as `triggerx bench ...` and `triggerx chaos`: each command
+//! with its arguments next to it. Tooling like the binary (errors are `anyhow`), not used by services.
+
+pub mod api;
+pub mod chain;
+pub mod chaos;
+pub mod conditions;
+pub mod events;
+pub mod hub_gas;
+pub mod jobs;
+pub mod keeper;
+pub mod time;
+
+use std::path::Path;
+
+use clap::Subcommand;
+
+use crate::api::BenchApiArgs;
+use crate::chain::BenchChainArgs;
+use crate::conditions::{BenchConditionsArgs, PriceServerArgs};
+use crate::events::BenchEventsArgs;
+use crate::keeper::BenchKeeperArgs;
+use crate::time::BenchTimeArgs;
+
+/// `triggerx bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load-test the REST API on a fresh database: job creations/s, then GET /api/jobs/{id} requests/s and latency.
+    Api(BenchApiArgs),
+    /// Measure the chain layer on a local anvil: sender transactions/s (one signer) and watcher logs/s.
+    Chain(BenchChainArgs),
+    /// Measure one keeper on a local anvil: tasks executed/s and dispatch-to-broadcast latency.
+    Keeper(BenchKeeperArgs),
+    /// Measure the gas of `executeFunction` on a local anvil: the hub with signed assignments against
+    /// the hub before them, the same call, first and later executions.
+    HubGas,
+    /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
+    Time(BenchTimeArgs),
+    /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.
+    Events(BenchEventsArgs),
+    /// Measure the condition scheduler: many jobs over many HTTP sources, CPU busy.
+    Conditions(BenchConditionsArgs),
+    /// The moving price sources `bench conditions` reads (run by it as a child process).
+    #[command(hide = true)]
+    PriceServer(PriceServerArgs),
+}
+
+/// Runs a `bench` subcommand.
+pub async fn run(data_dir: &Path, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Api(args) => api::run(args).await,
+        BenchCommand::Keeper(args) => keeper::run(args).await,
+        BenchCommand::HubGas => hub_gas::run().await,
+        BenchCommand::Events(args) => events::run(args).await,
+        BenchCommand::Time(args) => time::run(args).await,
+        BenchCommand::Conditions(args) => conditions::run(args).await,
+        BenchCommand::PriceServer(args) => conditions::serve_prices(args).await,
+        BenchCommand::Chain(args) => chain::run(data_dir, args).await,
+    }
+}
