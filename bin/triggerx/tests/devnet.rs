@@ -44,16 +44,16 @@ fn devnet_deploys_both_chains_and_stops_cleanly() {
     assert_ne!(l1.chain_id, l2.chain_id);
     for chain in [l1, l2] {
         for name in ["JobRegistry", "TriggerGasRegistry", "TaskExecutionHub", "Counter", "EventEmitter"] {
-            assert!(chain.contracts.contains_key(name), "{name} on chain {}", chain.chain_id);
+            assert!(chain.address(name).is_ok(), "{name} on chain {}", chain.chain_id);
         }
         assert_eq!(cast(&["chain-id", "--rpc-url", &chain.rpc_url]), chain.chain_id.to_string());
-        let jobs = chain.contracts["JobRegistry"].to_string();
+        let jobs = chain.address("JobRegistry").unwrap().to_string();
         assert_eq!(cast(&["call", &jobs, "getJobCounter()(uint256)", "--rpc-url", &chain.rpc_url]), "0");
-        let gas = chain.contracts["TriggerGasRegistry"].to_string();
+        let gas = chain.address("TriggerGasRegistry").unwrap().to_string();
         let operator = cast(&["call", &gas, "operatorRole()(address)", "--rpc-url", &chain.rpc_url]);
-        assert_eq!(operator.to_lowercase(), chain.contracts["TaskExecutionHub"].to_string().to_lowercase());
+        assert_eq!(operator.to_lowercase(), chain.address("TaskExecutionHub").unwrap().to_string().to_lowercase());
     }
-    assert!(l1.contracts.contains_key("KeeperRegistry"), "keeper registration lives on L1");
+    assert!(l1.address("KeeperRegistry").is_ok(), "keeper registration lives on L1");
     assert!(!deployment.accounts.is_empty());
 
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
@@ -90,7 +90,7 @@ fn devnet_deploys_to_existing_chains_with_a_deployer_key() {
     assert!(status.success());
     let deployment = Deployment::read(&out).unwrap();
     assert_eq!(deployment.chains[0].chain_id, 777);
-    assert!(deployment.chains[0].contracts.contains_key("KeeperRegistry"));
+    assert!(deployment.chains[0].address("KeeperRegistry").is_ok());
     let missing_key = Command::new(env!("CARGO_BIN_EXE_triggerx"))
         .args(["devnet", "--rpc-url", &format!("l1={}", anvil.rpc_url)])
         .env_remove("TRIGGERX_DEPLOYER_KEY")

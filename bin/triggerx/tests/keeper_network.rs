@@ -9,7 +9,6 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
-use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_core::assignment::Assignment;
@@ -30,20 +29,15 @@ async fn onchain_job(l2: &ChainDeployment, owner_key: &str, deposit: u128) -> Jo
     let id = triggerx_chain::jobs::register_job(
         &l2.rpc_url,
         owner_key,
-        l2.address("JobRegistry").unwrap(),
+        l2.contracts.job_registry,
         &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600),
     )
     .await
     .unwrap();
     if deposit > 0 {
-        triggerx_chain::jobs::deposit_gas(
-            &l2.rpc_url,
-            owner_key,
-            l2.address("TriggerGasRegistry").unwrap(),
-            U256::from(deposit),
-        )
-        .await
-        .unwrap();
+        triggerx_chain::jobs::deposit_gas(&l2.rpc_url, owner_key, l2.contracts.gas_registry, U256::from(deposit))
+            .await
+            .unwrap();
     }
     JobId(id)
 }
@@ -77,7 +71,7 @@ fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64
         task_id,
         occurrence_key: key.into(),
         chain_id: l2.chain_id,
-        hub: l2.address("TaskExecutionHub").unwrap(),
+        hub: l2.contracts.hub,
         assignment: Assignment {
             taskId: U256::from(task_id),
             jobId: job.0,
@@ -120,7 +114,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let store = Store::open(None, dir.path()).await.unwrap();
 
     // Three keepers register on L1; the registrar puts them in the store and the hubs.
-    let registry = l1.address("KeeperRegistry").unwrap();
+    let registry = l1.keeper_registry().unwrap();
     let operators = vec![accounts[1].address, accounts[2].address, accounts[3].address];
     whitelist_keepers(&l1.rpc_url, &accounts[0].private_key, registry, operators).await.unwrap();
     let consensus: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
@@ -134,8 +128,8 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
         store.clone(),
         RegistrarConfig {
             l1_rpc_url: l1.rpc_url.clone(),
-            keeper_registry: l1.address("KeeperRegistry").unwrap(),
-            hubs: vec![HubTarget { rpc_url: l2.rpc_url.clone(), hub: l2.address("TaskExecutionHub").unwrap() }],
+            keeper_registry: l1.keeper_registry().unwrap(),
+            hubs: vec![HubTarget { rpc_url: l2.rpc_url.clone(), hub: l2.contracts.hub }],
             admin_key: accounts[0].private_key.clone(),
             confirmations: 0,
             start_block: None,
@@ -156,14 +150,14 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await.unwrap();
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = std::sync::Arc::new(dispatcher_node);
-    let hub = l2.address("TaskExecutionHub").unwrap();
+    let hub = l2.contracts.hub;
     triggerx_chain::hub::trust_dispatcher(&l2.rpc_url, &accounts[0].private_key, hub, dispatcher_key.address())
         .await
         .unwrap();
     let config = DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() };
     let chains = vec![DispatcherChain {
         chain_id: l2.chain_id,
-        rpc_url: l2.rpc_url.clone(),
+        rpc_urls: vec![l2.rpc_url.clone()],
         hub,
         confirmations: 0,
         poll_interval: Duration::from_millis(100),
@@ -180,7 +174,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     .await
     .unwrap();
     let dispatcher = service.dispatcher.clone();
-    let chain = ChainContracts::from_deployment(&l2).unwrap();
+    let chain = l2.clone();
     let mut keepers = Vec::new();
     for (i, key) in consensus.iter().enumerate() {
         let config = KeeperConfig {
@@ -211,7 +205,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     }
     let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
     let counter = Counter::new(l2.address("Counter").unwrap(), provider.clone());
-    let gas = TriggerGasRegistry::new(l2.address("TriggerGasRegistry").unwrap(), provider.clone());
+    let gas = TriggerGasRegistry::new(l2.contracts.gas_registry, provider.clone());
 
     // 1. A static-argument task executes exactly once through the hub.
     let user = &accounts[5];

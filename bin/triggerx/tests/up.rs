@@ -121,7 +121,7 @@ fn standalone_keeper_joins_and_executes(
         .block_on(triggerx_chain::keepers::whitelist_keepers(
             &l1.rpc_url,
             &deployment.accounts[0].private_key,
-            l1.address("KeeperRegistry").unwrap(),
+            l1.keeper_registry().unwrap(),
             vec![operator.address],
         ))
         .unwrap();
@@ -439,7 +439,7 @@ fn job_cli_creates_and_manages_a_job(
     let refused = job(&[&["create", "--every", "0"][..], &base[..]].concat());
     assert!(!refused.status.success());
     assert!(text(&refused).contains("time_interval"), "{}", text(&refused));
-    let registry = l2.address("JobRegistry").unwrap();
+    let registry = l2.contracts.job_registry;
     let provider = ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()).erased();
     let registered = || {
         runtime.block_on(async {

@@ -127,16 +127,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(field) => ApiError::BadRequest(field),
-            StoreError::Database(sqlx_error) if is_unavailable(&sqlx_error) => {
-                ApiError::Unavailable(sqlx_error.to_string())
-            }
+            unavailable if unavailable.is_unavailable() => ApiError::Unavailable(unavailable.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
-}
-
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }
 
 /// Result of a handler.

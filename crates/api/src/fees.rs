@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::DynProvider;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use triggerx_chain::ChainError;
-use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::cost::{CostCall, DEFAULT_FIXED_FEE_WEI, predict_cost};
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_core::TaskDefinitionId;
 use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi};
 use triggerx_core::address::normalize_address;
@@ -48,27 +48,26 @@ impl Default for FeeConfig {
 /// The chains the API predicts fees on (and, later, checks job ownership on), by chain id.
 #[derive(Clone, Default)]
 pub struct ChainAccess {
-    chains: HashMap<u64, (ChainContracts, DynProvider)>,
+    chains: HashMap<u64, (ChainDeployment, DynProvider)>,
 }
 
 impl ChainAccess {
     /// Connects (lazily: no request is made yet) to every chain in `chains`.
-    pub fn new(chains: &[ChainContracts]) -> Result<ChainAccess, ChainError> {
+    pub fn new(chains: &[ChainDeployment]) -> Result<ChainAccess, ChainError> {
         let mut map = HashMap::new();
         for chain in chains {
-            let url = chain.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", chain.rpc_url)))?;
-            map.insert(chain.chain_id, (chain.clone(), ProviderBuilder::new().connect_http(url).erased()));
+            map.insert(chain.chain_id, (chain.clone(), chain.provider()?));
         }
         Ok(ChainAccess { chains: map })
     }
 
     /// The chain `chain_id`, when this server serves it.
-    pub fn served(&self, chain_id: u64) -> Option<&(ChainContracts, DynProvider)> {
+    pub fn served(&self, chain_id: u64) -> Option<&(ChainDeployment, DynProvider)> {
         self.chains.get(&chain_id)
     }
 
     /// The chain `chain_id`, or a 400 naming `field` and the configured chains.
-    pub fn get(&self, chain_id: u64, field: &str) -> ApiResult<&(ChainContracts, DynProvider)> {
+    pub fn get(&self, chain_id: u64, field: &str) -> ApiResult<&(ChainDeployment, DynProvider)> {
         self.chains.get(&chain_id).ok_or_else(|| {
             let mut known: Vec<u64> = self.chains.keys().copied().collect();
             known.sort_unstable();
@@ -183,7 +182,7 @@ pub async fn get_fees(
     let target = target_call(&query, definition)?;
     let (contracts, provider) = state.chains.get(chain_id.0, "target_chain_id")?;
     let call = match target {
-        Some((target, input)) => CostCall::Forwarded { hub: contracts.hub, target, input },
+        Some((target, input)) => CostCall::Forwarded { hub: contracts.contracts.hub, target, input },
         None => CostCall::Unknown,
     };
     let fees = &state.fees;

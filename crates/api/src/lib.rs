@@ -32,7 +32,7 @@ pub use fees::{ChainAccess, FeeConfig};
 use ratelimit::RateLimiter;
 use routes::{apikeys, jobs, keepers, leaderboard, system, tasks, users};
 use state::{AppState, SharedState};
-pub use triggerx_chain::contracts::ChainContracts;
+pub use triggerx_chain::deploy::ChainDeployment;
 
 /// Builds the router and the OpenAPI document describing it.
 pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenApi) {
@@ -120,7 +120,7 @@ pub struct ApiConfig {
     /// Fee estimation parameters.
     pub fees: FeeConfig,
     /// Chains (RPC URL and contracts) fees are predicted on.
-    pub chains: Vec<ChainContracts>,
+    pub chains: Vec<ChainDeployment>,
     /// Queue of task requests to the dispatcher (`triggerx up` wires one in).
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
 }

@@ -17,7 +17,7 @@ impl ChainAccess {
             let chain_text = if job.created_chain_id.is_empty() { &job.target.chain_id } else { &job.created_chain_id };
             let Ok(chain_id) = chain_text.parse::<u64>() else { continue };
             let Some((contracts, provider)) = self.served(chain_id) else { continue };
-            let registry = JobRegistry::new(contracts.job_registry, provider.clone());
+            let registry = JobRegistry::new(contracts.contracts.job_registry, provider.clone());
             let job_id: U256 = job.job_id.0;
             let owner = match registry.getJobOwner(job_id).call().await {
                 Ok(owner) => owner,

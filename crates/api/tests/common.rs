@@ -96,7 +96,7 @@ pub async fn spawn(store: Store, redis_url: Option<String>) -> RunningApi {
 pub async fn spawn_with_chains(
     store: Store,
     redis_url: Option<String>,
-    chains: Vec<triggerx_api::ChainContracts>,
+    chains: Vec<triggerx_api::ChainDeployment>,
 ) -> RunningApi {
     let config = ApiConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),

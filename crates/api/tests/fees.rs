@@ -8,7 +8,7 @@ use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use serde_json::Value;
-use triggerx_api::{ChainContracts, FeeConfig};
+use triggerx_api::FeeConfig;
 use triggerx_chain::bindings::Counter;
 use triggerx_chain::cost::{CostCall, HUB_OVERHEAD_GAS, UNKNOWN_CALL_GAS, predict_cost};
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
@@ -28,7 +28,7 @@ fn counter_abi() -> String {
 async fn fees_are_predicted_on_the_jobs_chain() {
     let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
     let deployment = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
-    let contracts = ChainContracts::from_deployment(&deployment).unwrap();
+    let contracts = deployment.clone();
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
     let key = store.create_api_key(None, true, None).await.unwrap().key;
@@ -59,7 +59,7 @@ async fn fees_are_predicted_on_the_jobs_chain() {
     let input = Counter::incrementByCall { by: U256::from(5) }.abi_encode();
     let direct = predict_cost(
         &provider,
-        CostCall::Forwarded { hub: contracts.hub, target: counter, input: input.into() },
+        CostCall::Forwarded { hub: contracts.contracts.hub, target: counter, input: input.into() },
         U256::from(fees.static_fee_wei),
     )
     .await

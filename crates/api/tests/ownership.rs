@@ -7,7 +7,6 @@ mod common;
 
 use alloy::primitives::U256;
 use serde_json::{Value, json};
-use triggerx_api::ChainContracts;
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_chain::jobs::{JobRegistration, register_job};
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
@@ -23,14 +22,13 @@ async fn only_the_on_chain_owner_can_post_a_job() {
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
     let key = store.create_api_key(None, true, None).await.unwrap().key;
-    let api = spawn_with_chains(store.clone(), None, vec![ChainContracts::from_deployment(&deployment).unwrap()]).await;
+    let api = spawn_with_chains(store.clone(), None, vec![deployment.clone()]).await;
     let (owner, stranger) = (&anvil.accounts[1], &anvil.accounts[2]);
     let counter = deployment.address("Counter").unwrap();
     let registration = JobRegistration::interval("poke", counter, 60, 3600);
-    let job_id =
-        register_job(&anvil.rpc_url, &owner.private_key, deployment.address("JobRegistry").unwrap(), &registration)
-            .await
-            .unwrap();
+    let job_id = register_job(&anvil.rpc_url, &owner.private_key, deployment.contracts.job_registry, &registration)
+        .await
+        .unwrap();
     let body = |job_id: U256, user: String| {
         json!([{
             "job_id": job_id.to_string(), "user_address": user, "job_title": "poke", "task_definition_id": 1,

@@ -32,9 +32,9 @@ pub async fn run() -> anyhow::Result<()> {
         (&anvil.accounts[0], &anvil.accounts[1], &anvil.accounts[2], &anvil.accounts[3]);
     let provider = wallet_provider(&anvil.rpc_url, &admin_key)?;
     // Each hub calls a Counter of its own, so neither finds the other's storage warm.
-    let (jobs, counter) = (chain.address("JobRegistry")?, chain.address("Counter")?);
+    let (jobs, counter) = (chain.contracts.job_registry, chain.address("Counter")?);
     let legacy_counter = *Counter::deploy(&provider).await?.address();
-    let hub = chain.address("TaskExecutionHub")?;
+    let hub = chain.contracts.hub;
 
     // The hub before signed assignments, with a gas registry of its own.
     let legacy_gas = TriggerGasRegistry::deploy(&provider, admin.address, admin.address).await?;
@@ -53,7 +53,7 @@ pub async fn run() -> anyhow::Result<()> {
         register_job(&anvil.rpc_url, &user.private_key, jobs, &JobRegistration::interval("gas", counter, 60, 86_400))
             .await?;
     let deposit = U256::from(10u128.pow(18));
-    deposit_gas(&anvil.rpc_url, &user.private_key, chain.address("TriggerGasRegistry")?, deposit).await?;
+    deposit_gas(&anvil.rpc_url, &user.private_key, chain.contracts.gas_registry, deposit).await?;
     deposit_gas(&anvil.rpc_url, &user.private_key, *legacy_gas.address(), deposit).await?;
 
     let plain = alloy::providers::ProviderBuilder::new().connect_http(anvil.rpc_url.parse()?).erased();

@@ -14,7 +14,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_chain::bindings::{Counter, TaskExecutionHub};
-use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
 use triggerx_core::job_input::{CreateJobData, validate_job_chain};
@@ -52,7 +52,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     let chain = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await?;
     let (keeper_account, user) = (anvil.accounts[1].clone(), anvil.accounts[2].clone());
     let admin = wallet_provider(&anvil.rpc_url, &anvil.accounts[0].private_key)?;
-    TaskExecutionHub::new(chain.address("TaskExecutionHub")?, admin)
+    TaskExecutionHub::new(chain.contracts.hub, admin)
         .updateKeepers(vec![keeper_account.address], vec![])
         .send()
         .await?
@@ -87,13 +87,12 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     let job_id = triggerx_chain::jobs::register_job(
         &anvil.rpc_url,
         &user.private_key,
-        chain.address("JobRegistry")?,
+        chain.contracts.job_registry,
         &triggerx_chain::jobs::JobRegistration::interval("bench", chain.address("Counter")?, 60, 86_400),
     )
     .await?;
     let deposit = U256::from(1000u128 * 10u128.pow(18));
-    triggerx_chain::jobs::deposit_gas(&anvil.rpc_url, &user.private_key, chain.address("TriggerGasRegistry")?, deposit)
-        .await?;
+    triggerx_chain::jobs::deposit_gas(&anvil.rpc_url, &user.private_key, chain.contracts.gas_registry, deposit).await?;
     let job = CreateJobData {
         job_id: Some(JobId(job_id)),
         user_address: Some(format!("{:#x}", user.address)),
@@ -119,7 +118,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await?;
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = Arc::new(dispatcher_node);
-    let hub = chain.address("TaskExecutionHub")?;
+    let hub = chain.contracts.hub;
     triggerx_chain::hub::trust_dispatcher(
         &anvil.rpc_url,
         &anvil.accounts[0].private_key,
@@ -129,7 +128,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     .await?;
     let chains = vec![DispatcherChain {
         chain_id: chain.chain_id,
-        rpc_url: anvil.rpc_url.clone(),
+        rpc_urls: vec![anvil.rpc_url.clone()],
         hub,
         confirmations: 0,
         poll_interval: Duration::from_millis(100),
@@ -150,7 +149,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
         controller_key: keeper_account.private_key.clone(),
         consensus_key: format!("0x{}", alloy::hex::encode(consensus.to_bytes())),
         dispatcher: dispatcher_key.address(),
-        chains: vec![ChainContracts { rpc_url: anvil.rpc_url.clone(), ..ChainContracts::from_deployment(&chain)? }],
+        chains: vec![ChainDeployment { rpc_url: anvil.rpc_url.clone(), ..chain.clone() }],
         p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
         health_url: None,
         checkin_interval: Duration::from_secs(60),

@@ -2,8 +2,6 @@
 //! Every chain gets JobRegistry, TriggerGasRegistry, TaskExecutionHub and the test targets (Counter,
 //! EventEmitter); the L1 also gets KeeperRegistry.
 
-use std::collections::BTreeMap;
-
 use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -23,26 +21,96 @@ pub enum ChainRole {
     L2,
 }
 
-/// What was deployed on one chain.
+/// TriggerX's contracts on one chain, by typed field (named as the contracts in the file).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeployedContracts {
+    /// `JobRegistry`: jobs and their owners.
+    #[serde(rename = "JobRegistry")]
+    pub job_registry: Address,
+    /// `TriggerGasRegistry`: owners' gas balances.
+    #[serde(rename = "TriggerGasRegistry")]
+    pub gas_registry: Address,
+    /// `TaskExecutionHub`: executes assigned tasks for keepers and charges owners.
+    #[serde(rename = "TaskExecutionHub")]
+    pub hub: Address,
+    /// `KeeperRegistry` (the L1 only): keeper registrations.
+    #[serde(rename = "KeeperRegistry", default, skip_serializing_if = "Option::is_none")]
+    pub keeper_registry: Option<Address>,
+    /// `Counter`, a test and example target (local deployments).
+    #[serde(rename = "Counter", default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<Address>,
+    /// `EventEmitter`, a test and example trigger source (local deployments).
+    #[serde(rename = "EventEmitter", default, skip_serializing_if = "Option::is_none")]
+    pub event_emitter: Option<Address>,
+}
+
+impl DeployedContracts {
+    /// Every contract deployed, with its name.
+    pub fn named(&self) -> Vec<(&'static str, Address)> {
+        let mut all = vec![
+            ("JobRegistry", self.job_registry),
+            ("TriggerGasRegistry", self.gas_registry),
+            ("TaskExecutionHub", self.hub),
+        ];
+        for (name, address) in
+            [("KeeperRegistry", self.keeper_registry), ("Counter", self.counter), ("EventEmitter", self.event_emitter)]
+        {
+            if let Some(address) = address {
+                all.push((name, address));
+            }
+        }
+        all
+    }
+}
+
+/// One chain as every service sees it: its role and id, its RPC endpoints (the first preferred, the
+/// others taking over when it fails) and TriggerX's contracts on it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChainDeployment {
-    /// `l1` or `l2`.
+    /// `l1` or `l2` (jobs run on any; keepers register on the L1).
+    #[serde(default = "l2")]
     pub role: ChainRole,
     /// Chain id.
     pub chain_id: u64,
     /// RPC URL.
     pub rpc_url: String,
-    /// Contract addresses by contract name.
-    pub contracts: BTreeMap<String, Address>,
+    /// More RPC URLs of the same chain, used when the first fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_rpc_urls: Vec<String>,
+    /// The contracts.
+    pub contracts: DeployedContracts,
+}
+
+fn l2() -> ChainRole {
+    ChainRole::L2
 }
 
 impl ChainDeployment {
-    /// Address of contract `name`.
+    /// Address of contract `name` (for messages and the example contracts; services use the fields).
     pub fn address(&self, name: &str) -> Result<Address, ChainError> {
         self.contracts
-            .get(name)
-            .copied()
+            .named()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| a)
             .ok_or_else(|| ChainError::Invalid(format!("{name} is not deployed on chain {}", self.chain_id)))
+    }
+
+    /// The `KeeperRegistry` (an error naming the chain when it has none).
+    pub fn keeper_registry(&self) -> Result<Address, ChainError> {
+        self.contracts
+            .keeper_registry
+            .ok_or_else(|| ChainError::Invalid(format!("no KeeperRegistry on chain {}", self.chain_id)))
+    }
+
+    /// Every RPC URL, preferred first.
+    pub fn rpc_urls(&self) -> Vec<String> {
+        std::iter::once(self.rpc_url.clone()).chain(self.fallback_rpc_urls.iter().cloned()).collect()
+    }
+
+    /// A provider over this chain's RPC URLs (see [`crate::provider::connect`]).
+    pub fn provider(&self) -> Result<DynProvider, ChainError> {
+        crate::provider::connect(&self.rpc_urls())
     }
 }
 
@@ -69,16 +137,17 @@ pub async fn deploy_chain(rpc_url: &str, deployer_key: &str, role: ChainRole) ->
     gas.setOperator(*hub.address()).send().await?.get_receipt().await?;
     let counter = Counter::deploy(&provider).await?;
     let emitter = EventEmitter::deploy(&provider).await?;
-    let mut contracts = BTreeMap::from([
-        ("JobRegistry".to_string(), *jobs.address()),
-        ("TriggerGasRegistry".to_string(), *gas.address()),
-        ("TaskExecutionHub".to_string(), *hub.address()),
-        ("Counter".to_string(), *counter.address()),
-        ("EventEmitter".to_string(), *emitter.address()),
-    ]);
-    if role == ChainRole::L1 {
-        let keepers = KeeperRegistry::deploy(&provider, deployer).await?;
-        contracts.insert("KeeperRegistry".to_string(), *keepers.address());
-    }
-    Ok(ChainDeployment { role, chain_id, rpc_url: rpc_url.to_string(), contracts })
+    let keeper_registry = match role {
+        ChainRole::L1 => Some(*KeeperRegistry::deploy(&provider, deployer).await?.address()),
+        ChainRole::L2 => None,
+    };
+    let contracts = DeployedContracts {
+        job_registry: *jobs.address(),
+        gas_registry: *gas.address(),
+        hub: *hub.address(),
+        keeper_registry,
+        counter: Some(*counter.address()),
+        event_emitter: Some(*emitter.address()),
+    };
+    Ok(ChainDeployment { role, chain_id, rpc_url: rpc_url.to_string(), fallback_rpc_urls: Vec::new(), contracts })
 }

@@ -7,6 +7,9 @@ use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
 use crate::ChainError;
+
+/// File name of the deployment file in a data directory.
+pub const DEVNET_FILE: &str = "devnet.json";
 use crate::deploy::{ChainDeployment, ChainRole, deploy_chain};
 
 /// A funded development account.

@@ -3,8 +3,6 @@
 //! prediction and the hub's calls and events. Local anvil devnets live in `triggerx-devnet`.
 
 pub mod bindings;
-pub mod config;
-pub mod contracts;
 pub mod cost;
 pub mod deploy;
 pub mod deployment;
@@ -12,6 +10,7 @@ pub mod error;
 pub mod hub;
 pub mod jobs;
 pub mod keepers;
+pub mod provider;
 pub mod sender;
 pub mod watcher;
 

@@ -487,20 +487,18 @@ async fn errors_are_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chain_config_falls_back_to_the_next_rpc_url() {
+async fn a_chain_with_a_dead_rpc_url_is_reached_through_the_next() {
     let chain = Chain::start().await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let config = triggerx_chain::config::ChainConfig {
-        chain_id: 31338,
-        name: "l2".into(),
-        rpc_urls: vec![format!("http://{dead}"), chain.anvil.rpc_url.clone()],
-        confirmations: 1,
-        block_time_ms: 1000,
-    };
-    let provider = config.connect().await.unwrap();
-    assert_eq!(provider.get_chain_id().await.unwrap(), 31338);
-    let wrong = triggerx_chain::config::ChainConfig { chain_id: 1, ..config };
-    assert!(matches!(wrong.connect().await, Err(ChainError::RpcUnavailable(_))), "a chain id mismatch is refused");
+    let urls = vec![format!("http://{dead}"), chain.anvil.rpc_url.clone()];
+    let provider = triggerx_chain::provider::connect_verified(&urls, 31338).await.unwrap();
+    for _ in 0..10 {
+        assert_eq!(provider.get_chain_id().await.unwrap(), 31338, "every request answered");
+    }
+    let wrong = triggerx_chain::provider::connect_verified(&urls, 1).await;
+    assert!(matches!(wrong, Err(ChainError::RpcUnavailable(_))), "a chain id mismatch is refused");
+    let none = triggerx_chain::provider::connect_verified(&[format!("http://{dead}")], 31338).await;
+    assert!(matches!(none, Err(ChainError::RpcUnavailable(_))), "no URL answering is an error");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,7 +98,7 @@ async fn the_sdks_create_job_and_deposit_work_and_the_job_executes() {
     let user_wallet = wallet_provider(&anvil.rpc_url, &user.private_key).unwrap();
 
     // What the SDK's createJob sends for a time job: name, type 1, time frame, target, abi.encode(interval).
-    let jobs = SdkJobRegistry::new(chain.address("JobRegistry").unwrap(), user_wallet.clone());
+    let jobs = SdkJobRegistry::new(chain.contracts.job_registry, user_wallet.clone());
     let data = alloy::sol_types::SolValue::abi_encode(&U256::from(30));
     let receipt = jobs
         .createJob("sdk job".into(), 1, U256::from(3600), counter, data.into())
@@ -120,13 +120,13 @@ async fn the_sdks_create_job_and_deposit_work_and_the_job_executes() {
     assert!(jobs.isJobActive(job_id).call().await.unwrap());
 
     // What the SDK's deposit sends: depositETH(amount) with the amount as value.
-    let gas = SdkGasRegistry::new(chain.address("TriggerGasRegistry").unwrap(), user_wallet.clone());
+    let gas = SdkGasRegistry::new(chain.contracts.gas_registry, user_wallet.clone());
     let amount = U256::from(10u128.pow(17));
     gas.depositETH(amount).value(amount).send().await.unwrap().get_receipt().await.unwrap();
     assert_eq!(gas.getBalance(user.address).call().await.unwrap(), amount);
 
     // A keeper executes the job through the hub with a dispatcher's assignment; the owner pays.
-    let hub = chain.address("TaskExecutionHub").unwrap();
+    let hub = chain.contracts.hub;
     let admin = wallet_provider(&anvil.rpc_url, &anvil.accounts[0].private_key).unwrap();
     TaskExecutionHub::new(hub, admin)
         .updateKeepers(vec![keeper.address], vec![])

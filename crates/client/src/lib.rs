@@ -1,6 +1,8 @@
-//! A client of the TriggerX REST API, for the job owner's CLI, `triggerx task run`, the demo and the
-//! test networks: calls with the key, refusals turned into errors that name the field, and the few
+//! A client of the TriggerX REST API, for the job owner's CLI ([`owner`]: `triggerx job ...`, with its
+//! arguments), `triggerx task run`, the demo and the test networks: calls with the key, refusals turned into errors that name the field, and the few
 //! flows they share (create jobs, read a job's tasks, wait for a task to end).
+
+pub mod owner;
 
 use std::time::{Duration, Instant};
 

@@ -58,7 +58,7 @@ pub async fn run(
     let price_url = serve_price().await?;
     let counter = chain.address("Counter")?;
     let emitter = chain.address("EventEmitter")?;
-    deposit_gas(&chain.rpc_url, &user.private_key, chain.address("TriggerGasRegistry")?, U256::from(10u128.pow(18)))
+    deposit_gas(&chain.rpc_url, &user.private_key, chain.contracts.gas_registry, U256::from(10u128.pow(18)))
         .await
         .context("depositing the demo user's gas")?;
     let target = |by: u32| {
@@ -93,7 +93,7 @@ pub async fn run(
     let client = reqwest::Client::new();
     let mut titles: HashMap<JobId, &str> = HashMap::new();
     for (title, registration, trigger, target) in specs {
-        let job_id = register_job(&chain.rpc_url, &user.private_key, chain.address("JobRegistry")?, &registration)
+        let job_id = register_job(&chain.rpc_url, &user.private_key, chain.contracts.job_registry, &registration)
             .await
             .with_context(|| format!("registering the demo job '{title}'"))?;
         let mut body = json!({"job_id": job_id.to_string(), "user_address": format!("{:#x}", user.address),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
-use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::deploy::{ChainRole, signer_from_key};
 use triggerx_chain::deployment::Deployment;
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
@@ -22,7 +22,7 @@ const CHECKIN_INTERVAL: Duration = Duration::from_secs(30);
 pub async fn register_local_keepers(deployment: &Deployment, count: usize) -> anyhow::Result<Vec<KeeperKeys>> {
     anyhow::ensure!(deployment.accounts.len() > count, "not enough dev accounts for {count} keepers");
     let l1 = deployment.chain(ChainRole::L1)?;
-    let registry = l1.address("KeeperRegistry")?;
+    let registry = l1.keeper_registry()?;
     let accounts = &deployment.accounts[1..=count];
     let keys = accounts
         .iter()
@@ -46,8 +46,7 @@ pub async fn start_local_keepers(
     bootstrap: &[triggerx_p2p::Multiaddr],
     health_url: &str,
 ) -> anyhow::Result<Vec<KeeperNode>> {
-    let chains: Vec<ChainContracts> =
-        deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
+    let chains: Vec<ChainDeployment> = deployment.chains.clone();
     let mut keepers = Vec::new();
     for key in keys {
         let config = KeeperConfig {

@@ -63,7 +63,7 @@ impl UpDescription {
         ];
         for chain in &self.chains {
             lines.push(format!("  {:?} chain {} at {}", chain.role, chain.chain_id, chain.rpc_url));
-            for (name, address) in &chain.contracts {
+            for (name, address) in chain.contracts.named() {
                 lines.push(format!("      {name:<20} {address}"));
             }
         }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use triggerx_chain::ChainError;
@@ -29,8 +29,7 @@ pub struct ChainView {
 impl ChainView {
     /// A view of `chain` (no request is made yet).
     pub fn new(chain: DispatcherChain) -> Result<Self, ChainError> {
-        let url = chain.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", chain.rpc_url)))?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let provider = triggerx_chain::provider::connect(&chain.rpc_urls)?;
         Ok(ChainView { chain, provider, settled: AtomicU64::new(0) })
     }
 

@@ -57,8 +57,8 @@ impl Default for DispatcherConfig {
 pub struct DispatcherChain {
     /// Chain id.
     pub chain_id: u64,
-    /// RPC URL.
-    pub rpc_url: String,
+    /// RPC URLs, preferred first.
+    pub rpc_urls: Vec<String>,
     /// Its `TaskExecutionHub`.
     pub hub: Address,
     /// Blocks an execution must be buried under before it counts.
@@ -81,8 +81,8 @@ impl DispatcherChain {
             .map(|c| {
                 Ok(DispatcherChain {
                     chain_id: c.chain_id,
-                    rpc_url: c.rpc_url.clone(),
-                    hub: c.address("TaskExecutionHub")?,
+                    rpc_urls: c.rpc_urls(),
+                    hub: c.contracts.hub,
                     confirmations,
                     poll_interval,
                 })

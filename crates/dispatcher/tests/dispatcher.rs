@@ -70,8 +70,8 @@ impl Bed {
         }
         let chain = DispatcherChain {
             chain_id: 31338,
-            rpc_url: anvil.rpc_url.clone(),
-            hub: deployment.address("TaskExecutionHub").unwrap(),
+            rpc_urls: vec![anvil.rpc_url.clone()],
+            hub: deployment.contracts.hub,
             confirmations: 0,
             poll_interval: Duration::from_millis(50),
         };
@@ -188,7 +188,7 @@ async fn the_watchdog_assigns_a_row_left_unassigned_and_reassigns_only_once_the_
 async fn one_failing_task_does_not_stop_the_sweep_and_a_paused_jobs_task_fails_with_its_reason() {
     let bed = Bed::start(1).await;
     // A second chain whose node is down: anything the dispatcher asks it fails.
-    let dead = DispatcherChain { chain_id: 31339, rpc_url: "http://127.0.0.1:9".into(), ..bed.chain.clone() };
+    let dead = DispatcherChain { chain_id: 31339, rpc_urls: vec!["http://127.0.0.1:9".into()], ..bed.chain.clone() };
     let (good, paused, stuck) = (bed.job(1, 31338).await, bed.job(2, 31338).await, bed.job(3, 31339).await);
     let (dispatcher, views, mut published) = bed.dispatcher_over("d1", 5, vec![dead]).await;
     let make = |job: JobId, key: &str| NewTask {

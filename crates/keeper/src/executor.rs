@@ -6,14 +6,14 @@
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
 use triggerx_chain::bindings::{JobRegistry, TaskExecutionHub, TriggerGasRegistry};
-use triggerx_chain::contracts::ChainContracts;
 use triggerx_chain::cost::{CostCall, predict_cost};
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::hub::{assignment_call, describe_hub_error};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_p2p::messages::ReportStatus;
@@ -24,7 +24,7 @@ const GAS_MARGIN_PERCENT: u64 = 130;
 
 /// Connected access to one chain.
 pub struct ChainAccess {
-    config: ChainContracts,
+    config: ChainDeployment,
     provider: DynProvider,
     sender: TxSender,
 }
@@ -55,9 +55,8 @@ fn now_secs() -> u64 {
 
 impl ChainAccess {
     /// Connects with the keeper's controller key.
-    pub async fn connect(config: &ChainContracts, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
-        let url = config.rpc_url.parse().map_err(|e| ChainError::Invalid(format!("{}: {e}", config.rpc_url)))?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+    pub async fn connect(config: &ChainDeployment, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
+        let provider = config.provider()?;
         let sender = TxSender::new(provider.clone(), controller, SenderConfig::default()).await?;
         Ok(ChainAccess { config: config.clone(), provider, sender })
     }
@@ -88,21 +87,24 @@ impl ChainAccess {
         performer: Address,
         on_broadcast: tokio::sync::mpsc::UnboundedSender<ExecutionReport>,
     ) -> Result<ExecutionReport, ChainError> {
-        if task.hub != self.config.hub {
+        if task.hub != self.config.contracts.hub {
             return Ok(refusal(task, performer, "unknown_hub"));
         }
         if now_secs() > task.assignment.deadline {
             return Ok(refusal(task, performer, "deadline_passed"));
         }
         let input = assignment_call(&task.assignment, &task.calldata, &task.signature).abi_encode();
-        let probe = CostCall::HubCall { from: performer, hub: self.config.hub, input: input.clone().into() };
+        let probe = CostCall::HubCall { from: performer, hub: self.config.contracts.hub, input: input.clone().into() };
         // The reads are independent: run them together (they sit between dispatch and broadcast).
         let owner_balance = async {
-            let owner = JobRegistry::new(self.config.job_registry, self.provider.clone())
+            let owner = JobRegistry::new(self.config.contracts.job_registry, self.provider.clone())
                 .getJobOwner(task.job_id())
                 .call()
                 .await?;
-            TriggerGasRegistry::new(self.config.gas_registry, self.provider.clone()).getBalance(owner).call().await
+            TriggerGasRegistry::new(self.config.contracts.gas_registry, self.provider.clone())
+                .getBalance(owner)
+                .call()
+                .await
         };
         let keeper_fee = task.assignment.keeperFee;
         let (prediction, balance) = tokio::join!(predict_cost(&self.provider, probe, keeper_fee), owner_balance);
@@ -120,7 +122,7 @@ impl ChainAccess {
         }
 
         let request = TransactionRequest::default()
-            .with_to(self.config.hub)
+            .with_to(self.config.contracts.hub)
             .with_input(input)
             .with_gas_limit(prediction.gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
         let sent = self.sender.send(request).await?;

@@ -23,7 +23,7 @@ use triggerx_chain::deploy::signer_from_key;
 use triggerx_p2p::{Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage};
 
 pub use executor::ChainAccess;
-pub use triggerx_chain::contracts::ChainContracts;
+pub use triggerx_chain::deploy::ChainDeployment;
 
 /// Seconds an assignment is remembered after its deadline (clock skew between dispatcher and keeper).
 const HANDLED_GRACE_SECS: u64 = 60;
@@ -52,7 +52,7 @@ pub struct KeeperConfig {
     /// The only address whose task assignments are accepted.
     pub dispatcher: Address,
     /// Chains this keeper executes on.
-    pub chains: Vec<ChainContracts>,
+    pub chains: Vec<ChainDeployment>,
     /// P2P settings.
     pub p2p: P2pConfig,
     /// Health service to check in with (`http://host:port`); none: no check-ins.

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use alloy::primitives::{Address, U256};
 use serde::Deserialize;
-use triggerx_chain::contracts::ChainContracts;
-use triggerx_chain::deploy::{ChainDeployment, ChainRole};
+use triggerx_chain::deploy::ChainDeployment;
+use triggerx_chain::deploy::ChainRole;
 use triggerx_chain::keepers::{operator_status, register_keeper};
 
 use crate::KeeperError;
@@ -50,10 +50,10 @@ fn fill(file: &mut KeeperFile, network: &JoinFile) -> Result<(), KeeperError> {
     if file.l1.is_none()
         && let Some(l1) = network.chains.iter().find(|c| c.role == ChainRole::L1)
     {
-        file.l1 = Some(L1Section { rpc_url: l1.rpc_url.clone(), keeper_registry: l1.address("KeeperRegistry")? });
+        file.l1 = Some(L1Section { rpc_url: l1.rpc_url.clone(), keeper_registry: l1.keeper_registry()? });
     }
     if file.chains.is_empty() {
-        file.chains = network.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
+        file.chains = network.chains.clone();
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use serde::Deserialize;
-use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_p2p::P2pConfig;
 
 use crate::keys::{KeeperKeys, KeySource};
@@ -46,7 +46,7 @@ pub struct KeeperFile {
     pub l1: Option<L1Section>,
     /// Chains to execute on.
     #[serde(default)]
-    pub chains: Vec<ChainContracts>,
+    pub chains: Vec<ChainDeployment>,
 }
 
 /// `[keys]`.

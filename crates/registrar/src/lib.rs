@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
@@ -74,11 +74,11 @@ impl RegistrarConfig {
         let hubs = deployment
             .chains
             .iter()
-            .map(|c| Ok(HubTarget { rpc_url: c.rpc_url.clone(), hub: c.address("TaskExecutionHub")? }))
+            .map(|c| Ok(HubTarget { rpc_url: c.rpc_url.clone(), hub: c.contracts.hub }))
             .collect::<Result<Vec<_>, ChainError>>()?;
         Ok(RegistrarConfig {
             l1_rpc_url: l1.rpc_url.clone(),
-            keeper_registry: l1.address("KeeperRegistry")?,
+            keeper_registry: l1.keeper_registry()?,
             hubs,
             admin_key: admin_key.to_string(),
             confirmations,
@@ -121,8 +121,7 @@ pub struct Registrar {
 }
 
 fn connect(url: &str) -> Result<DynProvider, ChainError> {
-    let parsed = url.parse().map_err(|e| ChainError::Invalid(format!("{url}: {e}")))?;
-    Ok(ProviderBuilder::new().connect_http(parsed).erased())
+    triggerx_chain::provider::connect(&[url.to_string()])
 }
 
 fn bls_key_hex(words: &[U256; 4]) -> String {

@@ -17,7 +17,7 @@ async fn register(devnet: &Devnet, index: usize, power: u64) {
     let key = [U256::from(index), U256::from(2), U256::from(3), U256::from(4)];
     let (consensus, controller) =
         (Address::with_last_byte(index as u8), &devnet.deployment.accounts[index].private_key);
-    register_keeper(&l1.rpc_url, controller, l1.address("KeeperRegistry").unwrap(), consensus, key, U256::from(power))
+    register_keeper(&l1.rpc_url, controller, l1.keeper_registry().unwrap(), consensus, key, U256::from(power))
         .await
         .unwrap();
 }
@@ -28,7 +28,7 @@ async fn whitelist(devnet: &Devnet, indices: &[usize]) {
     whitelist_keepers(
         &l1.rpc_url,
         &devnet.deployment.accounts[0].private_key,
-        l1.address("KeeperRegistry").unwrap(),
+        l1.keeper_registry().unwrap(),
         operators,
     )
     .await
@@ -39,12 +39,12 @@ fn config(devnet: &Devnet) -> RegistrarConfig {
     let l1 = devnet.deployment.chain(ChainRole::L1).unwrap();
     RegistrarConfig {
         l1_rpc_url: l1.rpc_url.clone(),
-        keeper_registry: l1.address("KeeperRegistry").unwrap(),
+        keeper_registry: l1.keeper_registry().unwrap(),
         hubs: devnet
             .deployment
             .chains
             .iter()
-            .map(|c| HubTarget { rpc_url: c.rpc_url.clone(), hub: c.address("TaskExecutionHub").unwrap() })
+            .map(|c| HubTarget { rpc_url: c.rpc_url.clone(), hub: c.contracts.hub })
             .collect(),
         admin_key: devnet.deployment.accounts[0].private_key.clone(),
         confirmations: 0,
@@ -61,7 +61,7 @@ async fn hub_has(devnet: &Devnet, index: usize) -> Vec<bool> {
     let mut answers = Vec::new();
     for chain in &devnet.deployment.chains {
         let provider = wallet_provider(&chain.rpc_url, &devnet.deployment.accounts[0].private_key).unwrap();
-        let hub = TaskExecutionHub::new(chain.address("TaskExecutionHub").unwrap(), provider);
+        let hub = TaskExecutionHub::new(chain.contracts.hub, provider);
         answers.push(hub.isKeeper(devnet.deployment.accounts[index].address).call().await.unwrap());
     }
     answers
@@ -91,7 +91,7 @@ async fn registrations_reach_store_and_hubs_across_a_restart() {
     register(&devnet, 4, 400).await;
     let l1 = devnet.deployment.chain(ChainRole::L1).unwrap();
     let leaving = KeeperRegistry::new(
-        l1.address("KeeperRegistry").unwrap(),
+        l1.keeper_registry().unwrap(),
         wallet_provider(&l1.rpc_url, &devnet.deployment.accounts[2].private_key).unwrap(),
     );
     leaving.unregister().send().await.unwrap().get_receipt().await.unwrap();

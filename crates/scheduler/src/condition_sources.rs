@@ -10,7 +10,7 @@ use std::time::Duration;
 use alloy::dyn_abi::{DynSolValue, FunctionExt, JsonAbiExt};
 use alloy::json_abi::Function;
 use alloy::primitives::{Address, Bytes};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -175,8 +175,9 @@ impl SourceReader {
             .map_err(|e| e.to_string())?;
         let mut providers = HashMap::new();
         for (chain_id, url) in chains {
-            let parsed = url.parse().map_err(|e| format!("chain {chain_id}: {url}: {e}"))?;
-            providers.insert(*chain_id, ProviderBuilder::new().connect_http(parsed).erased());
+            let provider = triggerx_chain::provider::connect(std::slice::from_ref(url))
+                .map_err(|e| format!("chain {chain_id}: {e}"))?;
+            providers.insert(*chain_id, provider);
         }
         Ok(SourceReader { http, limits, chains: providers, sockets: Mutex::new(HashMap::new()) })
     }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use alloy::dyn_abi::DynSolValue;
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, B256};
-use alloy::providers::{Provider, ProviderBuilder};
 use hdrhistogram::Histogram;
 use tokio::sync::watch;
 use triggerx_chain::watcher::{FilterId, LogFilter, LogWatcher, WatchEvent, WatcherConfig};
@@ -262,11 +261,8 @@ impl EventTriggers {
     }
 
     async fn run_chain(&self, chain: EventChain, mut stop: watch::Receiver<bool>) -> Result<(), EventTriggerError> {
-        let url = chain
-            .rpc_url
-            .parse()
-            .map_err(|e| EventTriggerError::Chain(chain.chain_id, format!("{}: {e}", chain.rpc_url)))?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let provider = triggerx_chain::provider::connect(std::slice::from_ref(&chain.rpc_url))
+            .map_err(|e| EventTriggerError::Chain(chain.chain_id, e.to_string()))?;
         let watcher = LogWatcher::new(
             provider,
             format!("event-triggers:{}", chain.chain_id),

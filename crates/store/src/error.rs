@@ -42,6 +42,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached (down, restarting, pool exhausted): a passing
+    /// condition worth a 503 and a retry, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether the database rejected the write as a duplicate of a unique key.
     pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
         match err {

@@ -186,11 +186,7 @@ impl Network {
 
     /// The hubs, for the invariant.
     pub fn hubs(&self) -> Result<Vec<HubChain>, TestbedError> {
-        self.up_file
-            .chains
-            .iter()
-            .map(|c| Ok(HubChain { rpc_url: c.rpc_url.clone(), hub: c.address("TaskExecutionHub")? }))
-            .collect()
+        self.up_file.chains.iter().map(|c| Ok(HubChain { rpc_url: c.rpc_url.clone(), hub: c.contracts.hub })).collect()
     }
 
     fn global_args(&self) -> Vec<String> {
@@ -278,7 +274,7 @@ impl Network {
             .ok_or_else(|| TestbedError::Tool(format!("no dev account left for external keeper {index}")))?;
         let (l1, l2) = (self.chain(ChainRole::L1)?.clone(), self.chain(ChainRole::L2)?.clone());
         let proxy = RpcProxy::start(&l2.rpc_url).await?;
-        let registry = l1.address("KeeperRegistry")?;
+        let registry = l1.keeper_registry()?;
         triggerx_chain::keepers::whitelist_keepers(
             &l1.rpc_url,
             &self.accounts[0].private_key,
@@ -295,13 +291,13 @@ impl Network {
         let config = format!(
             "join = {join:?}\nvoting_power = 100\ncheckin_interval_secs = 5\n\n[keys]\ncontroller = \"controller.json\"\n\
              consensus = \"consensus.json\"\nbls = \"bls.json\"\n\n[[chains]]\nchain_id = {chain}\nrpc_url = {url:?}\n\
-             hub = \"{hub}\"\ngas_registry = \"{gas}\"\njob_registry = \"{jobs}\"\n",
+             [chains.contracts]\nTaskExecutionHub = \"{hub}\"\nTriggerGasRegistry = \"{gas}\"\nJobRegistry = \"{jobs}\"\n",
             join = self.options.dir.join("data").join("up.json").display().to_string(),
             chain = l2.chain_id,
             url = proxy.url,
-            hub = l2.address("TaskExecutionHub")?,
-            gas = l2.address("TriggerGasRegistry")?,
-            jobs = l2.address("JobRegistry")?,
+            hub = l2.contracts.hub,
+            gas = l2.contracts.gas_registry,
+            jobs = l2.contracts.job_registry,
         );
         let config_path = dir.join("keeper.toml");
         std::fs::write(&config_path, config).map_err(TestbedError::io("writing keeper.toml"))?;
@@ -349,7 +345,7 @@ impl Network {
     /// Deposits `ether` of gas for owner account `owner` on L2.
     pub async fn deposit(&self, owner: usize, wei: U256) -> Result<(), TestbedError> {
         let l2 = self.chain(ChainRole::L2)?;
-        let gas = l2.address("TriggerGasRegistry")?;
+        let gas = l2.contracts.gas_registry;
         triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &self.accounts[owner].private_key, gas, wei).await?;
         Ok(())
     }
@@ -362,13 +358,9 @@ impl Network {
     ) -> Result<JobId, TestbedError> {
         let l2 = self.chain(ChainRole::L2)?;
         let user = &self.accounts[owner];
-        let id = triggerx_chain::jobs::register_job(
-            &l2.rpc_url,
-            &user.private_key,
-            l2.address("JobRegistry")?,
-            registration,
-        )
-        .await?;
+        let id =
+            triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, l2.contracts.job_registry, registration)
+                .await?;
         Ok(JobId(id))
     }
 

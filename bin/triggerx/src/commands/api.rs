@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use triggerx_api::{ApiConfig, ChainContracts, FeeConfig};
+use triggerx_api::{ApiConfig, FeeConfig};
 use triggerx_chain::deployment::Deployment;
 use triggerx_store::Store;
 
@@ -21,12 +21,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         let default = data_dir.join(DEVNET_FILE);
         default.exists().then_some(default)
     }) {
-        Some(path) => Deployment::read(&path)?
-            .chains
-            .iter()
-            .map(ChainContracts::from_deployment)
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("chains of {}", path.display()))?,
+        Some(path) => Deployment::read(&path).with_context(|| format!("chains of {}", path.display()))?.chains,
         None => Vec::new(),
     };
     let store = open_store(data_dir, database_url).await?;

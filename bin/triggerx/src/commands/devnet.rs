@@ -14,7 +14,7 @@ use triggerx_devnet::{Devnet, DevnetOptions};
 use crate::cli::DevnetArgs;
 
 /// Deployment file name in the data directory.
-pub const DEVNET_FILE: &str = "devnet.json";
+pub use triggerx_chain::deployment::DEVNET_FILE;
 
 /// Runs the devnet command.
 pub async fn run(data_dir: &Path, args: DevnetArgs) -> anyhow::Result<()> {
@@ -77,7 +77,7 @@ fn spinner(message: &str) -> ProgressBar {
 fn print_summary(deployment: &Deployment, out: &Path) {
     for chain in &deployment.chains {
         println!("{:?} chain {} at {}", chain.role, chain.chain_id, chain.rpc_url);
-        for (name, address) in &chain.contracts {
+        for (name, address) in chain.contracts.named() {
             println!("  {name:<20} {address}");
         }
     }

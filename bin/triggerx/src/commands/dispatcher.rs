@@ -39,20 +39,21 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
     let key_file = args.key_file.clone().unwrap_or_else(|| data_dir.join(DISPATCHER_KEY_FILE));
     let key = load_or_create(&key_file)?;
     let chains = DispatcherChain::from_deployment(&deployment, args.confirmations, Duration::from_millis(500))?;
-    for chain in &chains {
+    for chain in &deployment.chains {
+        let hub = chain.contracts.hub;
         if let Some(admin) = &args.admin_key {
-            trust_dispatcher(&chain.rpc_url, admin, chain.hub, key.address())
+            trust_dispatcher(&chain.rpc_url, admin, hub, key.address())
                 .await
                 .with_context(|| format!("making the hub of chain {} trust {}", chain.chain_id, key.address()))?;
         }
-        let trusted = trusts_dispatcher(&chain.rpc_url, chain.hub, key.address())
+        let trusted = trusts_dispatcher(&chain.rpc_url, hub, key.address())
             .await
             .with_context(|| format!("asking the hub of chain {} about {}", chain.chain_id, key.address()))?;
         anyhow::ensure!(
             trusted,
             "the hub {} of chain {} does not trust dispatcher {} (run once with --admin-key of the hub's admin, or \
              have the admin call setDispatcher)",
-            chain.hub,
+            hub,
             chain.chain_id,
             key.address()
         );

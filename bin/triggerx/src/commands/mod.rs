@@ -6,7 +6,6 @@ mod devnet;
 mod dispatcher;
 mod dispatcher_key;
 mod health;
-mod job;
 mod keeper;
 mod registrar;
 mod scheduler;
@@ -27,7 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Scheduler(args) => scheduler::run(&global.data_dir, global.database_url.as_deref(), args).await,
-        Command::Job(command) => job::run(&global.data_dir, command).await,
+        Command::Job(command) => triggerx_client::owner::run(&global.data_dir, command).await,
         Command::Task(command) => task::run(&global.data_dir, command).await,
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,

@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_api::{ApiConfig, FeeConfig};
-use triggerx_chain::contracts::ChainContracts;
+use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::deploy::ChainRole;
 use triggerx_chain::hub::trust_dispatcher;
 use triggerx_devnet::local_keepers::{register_local_keepers, start_local_keepers};
@@ -91,7 +91,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let health_url = format!("http://{}", health.address);
     let dispatcher_key = dispatcher_key::load_or_create(&data_dir.join(dispatcher_key::DISPATCHER_KEY_FILE))?;
     for chain in &deployment.chains {
-        let hub = chain.address("TaskExecutionHub")?;
+        let hub = chain.contracts.hub;
         trust_dispatcher(&chain.rpc_url, &accounts[0].private_key, hub, dispatcher_key.address())
             .await
             .with_context(|| format!("trusting the dispatcher on chain {}", chain.chain_id))?;
@@ -145,8 +145,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         Some(service)
     };
     let keepers = start_local_keepers(&keys, &deployment, dispatcher_key.address(), &bootstrap, &health_url).await?;
-    let chains: Vec<ChainContracts> =
-        deployment.chains.iter().map(ChainContracts::from_deployment).collect::<Result<_, _>>()?;
+    let chains: Vec<ChainDeployment> = deployment.chains.clone();
     let waiting = Instant::now();
     while store.performers().await?.len() < keepers.len() {
         anyhow::ensure!(waiting.elapsed() < Duration::from_secs(60), "keepers did not come online within 60 s");

@@ -22,10 +22,10 @@ pub async fn create_job(
     api: &str,
     admin: &str,
 ) -> U256 {
-    let registry = l2.address("JobRegistry").unwrap();
+    let registry = l2.contracts.job_registry;
     let job_id =
         triggerx_chain::jobs::register_job(&l2.rpc_url, &user.private_key, registry, registration).await.unwrap();
-    let gas_registry = l2.address("TriggerGasRegistry").unwrap();
+    let gas_registry = l2.contracts.gas_registry;
     let deposit = U256::from(10u128.pow(18));
     triggerx_chain::jobs::deposit_gas(&l2.rpc_url, &user.private_key, gas_registry, deposit).await.unwrap();
     job["job_id"] = json!(job_id.to_string());

@@ -1,25 +1,195 @@
-//! `triggerx job ...`: what a job owner does. `create` checks the job locally first (so a bad job costs
+//! `triggerx job ...`: what a job owner does, with its arguments. `create` checks the job locally first (so a bad job costs
 //! no gas), registers it in the JobRegistry of its chain with the owner's key, deposits gas if asked,
 //! then posts it to the API; `list`, `show`, `pause`, `resume` and `delete` go through the API (and
 //! `delete` through the registry too when given the key).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use triggerx_chain::bindings::JobRegistry;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
-use triggerx_chain::deployment::Deployment;
+use triggerx_chain::deployment::{DEVNET_FILE, Deployment};
 use triggerx_chain::jobs::{JobRegistration, deposit_gas, register_job};
-use triggerx_client::ApiClient;
 use triggerx_core::job_input::CreateJobData;
 use triggerx_core::numbers::Decimal;
 
-use crate::cli::{ApiAccess, ChainAccess, JobCommand, JobCreateArgs};
-use crate::commands::devnet::DEVNET_FILE;
-use triggerx_devnet::up_file::UpDescription;
+use crate::ApiClient;
+
+/// Where the API is and which key to use (default: those of the running `triggerx up`).
+#[derive(Debug, Args)]
+pub struct ApiAccess {
+    /// REST API base URL (default: the one in up.json of the data directory).
+    #[arg(long, env = "TRIGGERX_API_URL")]
+    pub api: Option<String>,
+    /// API key (default: the admin key in up.json of the data directory).
+    #[arg(long, env = "TRIGGERX_API_KEY")]
+    pub api_key: Option<String>,
+}
+
+/// `triggerx job ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Create a job: checks it, registers it in the JobRegistry with your key, deposits gas if asked,
+    /// then posts it to the API. Give exactly one trigger: --every/--cron/--at, --event or --condition.
+    Create(Box<JobCreateArgs>),
+    /// List jobs (yours with an owner key; --owner filters with an admin key).
+    List {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Only this owner's jobs.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Show one job with its trigger, state and recent tasks.
+    Show {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Pause a job: no occurrence fires until it is resumed.
+    Pause {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Resume a paused job.
+    Resume {
+        #[command(flatten)]
+        access: ApiAccess,
+        /// Job id.
+        job: String,
+    },
+    /// Delete a job (and, with --key, delete it in the JobRegistry too).
+    Delete {
+        #[command(flatten)]
+        access: ApiAccess,
+        #[command(flatten)]
+        chain: ChainAccess,
+        /// Job id.
+        job: String,
+    },
+}
+
+/// The chain a job lives on and the owner's key.
+#[derive(Debug, Args)]
+pub struct ChainAccess {
+    /// Owner's private key (hex).
+    #[arg(long, env = "TRIGGERX_USER_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Deployment file naming the chains (default: devnet.json in the data directory).
+    #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// Chain id the job is created on and calls (default: the deployment's L2).
+    #[arg(long)]
+    pub chain_id: Option<u64>,
+}
+
+/// `triggerx job create`.
+#[derive(Debug, Args)]
+pub struct JobCreateArgs {
+    #[command(flatten)]
+    pub access: ApiAccess,
+    #[command(flatten)]
+    pub chain: ChainAccess,
+    /// Title.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Seconds the job stays valid.
+    #[arg(long, default_value_t = 3600)]
+    pub frame: i64,
+    /// Fire once, then complete.
+    #[arg(long)]
+    pub once: bool,
+    /// Contract the job calls.
+    #[arg(long)]
+    pub target: String,
+    /// Function it calls (name, e.g. incrementBy).
+    #[arg(long)]
+    pub function: String,
+    /// JSON ABI holding the function, inline or @file.
+    #[arg(long)]
+    pub abi: String,
+    /// Static arguments, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub args: Vec<String>,
+    /// Time trigger: every N seconds.
+    #[arg(long, group = "trigger")]
+    pub every: Option<i64>,
+    /// Time trigger: cron expression (seconds field optional), e.g. "*/5 * * * * *".
+    #[arg(long, group = "trigger")]
+    pub cron: Option<String>,
+    /// Time trigger: instants (RFC 3339, comma-separated).
+    #[arg(long, group = "trigger")]
+    pub at: Option<String>,
+    /// IANA time zone of --cron and --at.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// Event trigger: event signature, e.g. "Transfer(address indexed from, address indexed to, uint256 value)".
+    #[arg(long, group = "trigger", requires = "contract")]
+    pub event: Option<String>,
+    /// Event trigger: contract emitting it.
+    #[arg(long)]
+    pub contract: Option<String>,
+    /// Event trigger: filter, e.g. "value > 1000 && to == 0xabc...".
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Condition trigger: greater_than, greater_equal, less_than, less_equal, between, equals, not_equals.
+    #[arg(long, group = "trigger", requires = "source_url")]
+    pub condition: Option<String>,
+    /// Condition trigger: lower limit.
+    #[arg(long)]
+    pub lower: Option<String>,
+    /// Condition trigger: upper limit.
+    #[arg(long)]
+    pub upper: Option<String>,
+    /// Condition trigger: api, websocket, oracle or static.
+    #[arg(long, default_value = "api")]
+    pub source: String,
+    /// Condition trigger: URL (api, websocket), contract (oracle) or constant (static).
+    #[arg(long)]
+    pub source_url: Option<String>,
+    /// Condition trigger: dot path to the value (api, websocket) or output index (oracle).
+    #[arg(long)]
+    pub route: Option<String>,
+    /// Condition trigger: seconds between reads.
+    #[arg(long)]
+    pub poll: Option<i64>,
+    /// Condition trigger: least seconds between two firings.
+    #[arg(long)]
+    pub cooldown: Option<i64>,
+    /// Condition trigger, oracle source: view function with outputs, e.g. "latestAnswer() returns (int256)".
+    #[arg(long)]
+    pub oracle_function: Option<String>,
+    /// Condition trigger, oracle source: decimals of the value read.
+    #[arg(long)]
+    pub oracle_decimals: Option<u8>,
+    /// Deposit this much ETH of gas for your jobs first (e.g. 0.5).
+    #[arg(long)]
+    pub deposit: Option<String>,
+}
+
+/// The parts of a running `triggerx up`'s `up.json` the CLI calls the API with.
+#[derive(Deserialize)]
+struct UpAccess {
+    api_url: String,
+    admin_key: String,
+}
+
+impl UpAccess {
+    fn read(data_dir: &Path) -> anyhow::Result<UpAccess> {
+        let path = data_dir.join("up.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {} (is `triggerx up` running with this --data-dir?)", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
 
 /// Runs a `job` subcommand.
 pub async fn run(data_dir: &Path, command: JobCommand) -> anyhow::Result<()> {
@@ -80,7 +250,7 @@ fn api_of(data_dir: &Path, access: &ApiAccess) -> anyhow::Result<ApiClient> {
     let (url, key) = match (&access.api, &access.api_key) {
         (Some(url), Some(key)) => (url.clone(), key.clone()),
         (url, key) => {
-            let up = UpDescription::read(data_dir).context("no --api and --api-key given")?;
+            let up = UpAccess::read(data_dir).context("no --api and --api-key given")?;
             (url.clone().unwrap_or(up.api_url), key.clone().unwrap_or(up.admin_key))
         }
     };
