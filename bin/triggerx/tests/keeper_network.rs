@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
+use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
 use triggerx_core::assignment::Assignment;
 use triggerx_core::ids::JobId;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::task::TaskRequest;
 use triggerx_core::task::{Task, TaskStatus};
 use triggerx_devnet::{Devnet, DevnetOptions};
@@ -155,13 +155,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
         .await
         .unwrap();
     let config = DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() };
-    let chains = vec![DispatcherChain {
-        chain_id: l2.chain_id,
-        rpc_urls: vec![l2.rpc_url.clone()],
-        hub,
-        confirmations: 0,
-        poll_interval: Duration::from_millis(100),
-    }];
+    let chains = vec![DispatcherChain::for_chain(&l2, 0, Duration::from_millis(100))];
     let service = triggerx_dispatcher::spawn(
         store.clone(),
         dispatcher_key.clone(),

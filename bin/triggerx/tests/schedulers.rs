@@ -42,9 +42,9 @@ fn spawn(data: &str, database: &str, args: &[&str]) -> Killed {
 #[test]
 fn two_schedulers_run_every_occurrence_once_also_when_one_is_killed() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = std::env::var(triggerx_store::testing::TEST_POSTGRES_URL_ENV)
-        .unwrap_or_else(|_| triggerx_store::testing::DEFAULT_TEST_POSTGRES_URL.into());
-    let database = runtime.block_on(triggerx_store::testing::fresh_postgres_database(&server)).unwrap();
+    let server = std::env::var(triggerx_testbed::databases::TEST_POSTGRES_URL_ENV)
+        .unwrap_or_else(|_| triggerx_testbed::databases::DEFAULT_TEST_POSTGRES_URL.into());
+    let database = runtime.block_on(triggerx_testbed::databases::fresh_postgres_database(&server)).unwrap();
     let redis = std::env::var("TRIGGERX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let stream = format!("triggerx-test:schedulers:{}:{}", std::process::id(), triggerx_core::time::now_millis());
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use triggerx_testbed::transactions::landed;
 
 use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
@@ -271,12 +272,7 @@ fn event_job_fires_for_matching_logs(
         let wallet = triggerx_chain::deploy::wallet_provider(&l2.rpc_url, &user.private_key).unwrap();
         let emitter = triggerx_chain::bindings::EventEmitter::new(emitter, wallet);
         for value in [5_000u64, 10, 2_000] {
-            emitter
-                .emitTransfer(alloy::primitives::Address::ZERO, user.address, U256::from(value))
-                .send()
-                .await
-                .unwrap()
-                .get_receipt()
+            landed(emitter.emitTransfer(alloy::primitives::Address::ZERO, user.address, U256::from(value)))
                 .await
                 .unwrap();
         }

@@ -1,26 +1,15 @@
-//! Authentication and authorisation: the API key from `X-Api-Key` or `Authorization: Bearer`, a short
-//! in-memory cache of key lookups, per-key rate limits, usage counters, and owner checks.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Authentication and authorisation: the API key from `X-Api-Key` or `Authorization: Bearer`, per-key
+//! rate limits and owner checks (the key cache and usage counters are in `key_cache`).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use triggerx_core::apikey::{ApiKeyInfo, Role};
-use triggerx_core::time::now_millis;
-use triggerx_store::{Store, StoreError, hash_api_key};
 
 use crate::error::{ApiError, ApiResult};
+pub use crate::key_cache::{KEY_CACHE_TTL, KeyCache, USAGE_FLUSH_INTERVAL, UsageCounters};
 use crate::state::SharedState;
-
-/// How long a key lookup is trusted before the store is asked again. Changes made through this server
-/// apply at once; changes made elsewhere (the CLI, another server) within this time.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(2);
-/// How often usage counters are written to the store.
-pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The authenticated caller, available to every handler behind the auth layer.
 #[derive(Debug, Clone)]
@@ -57,70 +46,6 @@ impl Caller {
         match self.role() {
             Role::Admin => None,
             Role::Owner(owner) => Some(owner),
-        }
-    }
-}
-
-/// Key lookups, cached briefly by key hash (unknown keys too, so bad keys cannot hammer the store).
-#[derive(Default)]
-pub struct KeyCache {
-    entries: Mutex<HashMap<String, (Option<ApiKeyInfo>, Instant)>>,
-}
-
-impl KeyCache {
-    /// The key with secret `secret`, from the cache or the store.
-    pub async fn lookup(&self, store: &Store, secret: &str) -> Result<Option<ApiKeyInfo>, StoreError> {
-        let hash = hash_api_key(secret);
-        if let Some((info, at)) = self.lock().get(&hash)
-            && at.elapsed() < KEY_CACHE_TTL
-        {
-            return Ok(info.clone());
-        }
-        let info = store.api_key_by_secret(secret).await?;
-        self.lock().insert(hash, (info.clone(), Instant::now()));
-        Ok(info)
-    }
-
-    /// Forgets every cached lookup (after a key changes through this server).
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<ApiKeyInfo>, Instant)>> {
-        // The map holds only cache entries; a poisoned lock leaves them valid.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Per-key request counts gathered in memory and flushed to the store periodically, so a read
-/// request never waits for a write.
-#[derive(Default)]
-pub struct UsageCounters {
-    counts: Mutex<HashMap<i64, (i64, i64, i64)>>,
-}
-
-impl UsageCounters {
-    fn record(&self, key_id: i64, success: bool) {
-        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = counts.entry(key_id).or_insert((0, 0, 0));
-        if success {
-            entry.0 += 1;
-        } else {
-            entry.1 += 1;
-        }
-        entry.2 = now_millis();
-    }
-
-    /// Writes gathered counts to the store.
-    pub async fn flush(&self, store: &Store) {
-        let drained: Vec<(i64, (i64, i64, i64))> = {
-            let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            counts.drain().collect()
-        };
-        for (key_id, (ok, failed, last_used)) in drained {
-            if let Err(e) = store.record_api_key_usage(key_id, ok, failed, last_used).await {
-                tracing::warn!(key_id, error = %e, "could not record API key usage");
-            }
         }
     }
 }

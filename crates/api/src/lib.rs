@@ -2,15 +2,18 @@
 //! keys over the store, with per-key auth and rate limits, Prometheus metrics and an OpenAPI document.
 
 pub mod auth;
+pub mod chain_access;
 pub mod error;
 pub mod extract;
 pub mod fees;
+pub mod key_cache;
 pub mod metrics;
 mod openapi;
 mod ownership;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

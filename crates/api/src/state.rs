@@ -5,8 +5,8 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use triggerx_store::Store;
 
-use crate::auth::{KeyCache, UsageCounters};
-use crate::fees::{ChainAccess, FeeConfig};
+use crate::chain_access::{ChainAccess, FeeConfig};
+use crate::key_cache::{KeyCache, UsageCounters};
 use crate::ratelimit::RateLimiter;
 
 /// Everything handlers share.

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use triggerx_api::{ApiConfig, FeeConfig, RunningApi};
-use triggerx_store::testing::fresh_store;
 use triggerx_store::{Backend, Store};
+use triggerx_testbed::databases::fresh_store;
 
 pub const OWNER_A: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 pub const OWNER_B: &str = "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359";

@@ -14,7 +14,7 @@ use triggerx_chain::cost::{CostCall, HUB_OVERHEAD_GAS, UNKNOWN_CALL_GAS, predict
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_store::Backend;
-use triggerx_store::testing::fresh_store;
+use triggerx_testbed::databases::fresh_store;
 
 use crate::common::{spawn_with_chains, urlencode};
 

@@ -11,7 +11,8 @@ use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_chain::jobs::{JobRegistration, register_job};
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_store::Backend;
-use triggerx_store::testing::{TEST_ABI, fresh_store};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::TEST_ABI;
 
 use crate::common::spawn_with_chains;
 

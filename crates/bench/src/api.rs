@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use triggerx_api::{ApiConfig, FeeConfig};
 use triggerx_store::Store;
-use triggerx_store::testing::{fresh_database_url, fresh_postgres_database};
+use triggerx_testbed::databases::{fresh_database_url, fresh_postgres_database};
 
 use clap::Args;
 

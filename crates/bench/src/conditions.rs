@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum::extract::Path;
 use tokio::io::AsyncBufReadExt;
-use triggerx_core::job_input::CreateJobData;
+use triggerx_api::wire::CreateJobData;
 use triggerx_core::numbers::Decimal;
 use triggerx_scheduler::{ConditionTriggerConfig, ConditionTriggers};
-use triggerx_store::testing::condition_job_input;
+use triggerx_testbed::fixtures::condition_job_input;
 
 use crate::jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
 

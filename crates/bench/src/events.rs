@@ -11,14 +11,15 @@ use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 use chrono::Utc;
 use hdrhistogram::Histogram;
+use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_chain::bindings::EventEmitter;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_chain::watcher::WatcherConfig;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_scheduler::{EventChain, EventTriggerConfig, EventTriggers};
-use triggerx_store::testing::{fresh_database_url, time_job_input};
 use triggerx_store::{Backend, Store};
+use triggerx_testbed::databases::fresh_database_url;
+use triggerx_testbed::fixtures::time_job_input;
 
 use clap::Args;
 

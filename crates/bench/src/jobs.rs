@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
-use triggerx_store::testing::fresh_database_url;
+use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_store::{Backend, Store};
+use triggerx_testbed::databases::fresh_database_url;
 
 /// Owner of the benchmarks' jobs.
 pub const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";

@@ -13,11 +13,11 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
+use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_chain::bindings::{Counter, TaskExecutionHub};
 use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::task::TaskRequest;
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
@@ -126,13 +126,7 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
         dispatcher_key.address(),
     )
     .await?;
-    let chains = vec![DispatcherChain {
-        chain_id: chain.chain_id,
-        rpc_urls: vec![anvil.rpc_url.clone()],
-        hub,
-        confirmations: 0,
-        poll_interval: Duration::from_millis(100),
-    }];
+    let chains = vec![DispatcherChain::for_chain(&chain, 0, Duration::from_millis(100))];
     let config = DispatcherConfig { deadline: Duration::from_secs(120), ..Default::default() };
     let service = triggerx_dispatcher::spawn(
         store.clone(),

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use triggerx_core::job_input::CreateJobData;
+use triggerx_api::wire::CreateJobData;
 use triggerx_scheduler::{TimeTriggerConfig, TimeTriggers};
-use triggerx_store::testing::time_job_input;
+use triggerx_testbed::fixtures::time_job_input;
 
 use crate::jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
+use triggerx_testbed::transactions::landed;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
@@ -54,14 +55,12 @@ impl Chain {
     }
 
     async fn add_hub_keeper(&self, keeper: usize) {
-        TaskExecutionHub::new(self.address("TaskExecutionHub"), self.wallet(0))
-            .updateKeepers(vec![self.anvil.accounts[keeper].address], vec![])
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        landed(
+            TaskExecutionHub::new(self.address("TaskExecutionHub"), self.wallet(0))
+                .updateKeepers(vec![self.anvil.accounts[keeper].address], vec![]),
+        )
+        .await
+        .unwrap();
     }
 
     /// Makes the hub trust account `index` as a dispatcher.
@@ -281,14 +280,7 @@ async fn recovers_from_a_dropped_transaction() {
 
 async fn emit_transfer(chain: &Chain, value: u64) {
     let emitter = EventEmitter::new(chain.address("EventEmitter"), chain.wallet(6));
-    emitter
-        .emitTransfer(Address::ZERO, chain.anvil.accounts[7].address, U256::from(value))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    landed(emitter.emitTransfer(Address::ZERO, chain.anvil.accounts[7].address, U256::from(value))).await.unwrap();
 }
 
 fn transfer_values(events: &[WatchEvent]) -> Vec<u64> {

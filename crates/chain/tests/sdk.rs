@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::too_many_arguments)]
 
 use std::collections::BTreeSet;
+use triggerx_testbed::transactions::landed;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Bytes, U256, keccak256};
@@ -100,14 +101,7 @@ async fn the_sdks_create_job_and_deposit_work_and_the_job_executes() {
     // What the SDK's createJob sends for a time job: name, type 1, time frame, target, abi.encode(interval).
     let jobs = SdkJobRegistry::new(chain.contracts.job_registry, user_wallet.clone());
     let data = alloy::sol_types::SolValue::abi_encode(&U256::from(30));
-    let receipt = jobs
-        .createJob("sdk job".into(), 1, U256::from(3600), counter, data.into())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = landed(jobs.createJob("sdk job".into(), 1, U256::from(3600), counter, data.into())).await.unwrap();
     let created = receipt
         .inner
         .logs()
@@ -128,14 +122,7 @@ async fn the_sdks_create_job_and_deposit_work_and_the_job_executes() {
     // A keeper executes the job through the hub with a dispatcher's assignment; the owner pays.
     let hub = chain.contracts.hub;
     let admin = wallet_provider(&anvil.rpc_url, &anvil.accounts[0].private_key).unwrap();
-    TaskExecutionHub::new(hub, admin)
-        .updateKeepers(vec![keeper.address], vec![])
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    landed(TaskExecutionHub::new(hub, admin).updateKeepers(vec![keeper.address], vec![])).await.unwrap();
     trust_dispatcher(&anvil.rpc_url, &anvil.accounts[0].private_key, hub, dispatcher.address).await.unwrap();
     let call: Bytes = Counter::incrementByCall { by: U256::from(3) }.abi_encode().into();
     let assignment = Assignment {

@@ -11,11 +11,11 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use triggerx_api::wire::CreateJobData;
 use triggerx_chain::bindings::JobRegistry;
 use triggerx_chain::deploy::{ChainDeployment, ChainRole, wallet_provider};
 use triggerx_chain::deployment::{DEVNET_FILE, Deployment};
 use triggerx_chain::jobs::{JobRegistration, deposit_gas, register_job};
-use triggerx_core::job_input::CreateJobData;
 use triggerx_core::numbers::Decimal;
 
 use crate::ApiClient;

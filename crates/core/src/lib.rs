@@ -14,7 +14,7 @@ pub mod event;
 pub mod event_filter;
 pub mod ids;
 pub mod job;
-pub mod job_input;
+pub mod job_update;
 pub mod keeper;
 pub mod ledger;
 pub mod numbers;

@@ -68,25 +68,28 @@ pub struct DispatcherChain {
 }
 
 impl DispatcherChain {
-    /// Every chain of a deployment, executions counted after `confirmations` blocks and polled every
+    /// One deployed chain, executions counted after `confirmations` blocks and polled every
     /// `poll_interval`.
+    pub fn for_chain(
+        chain: &triggerx_chain::deploy::ChainDeployment,
+        confirmations: u64,
+        poll_interval: Duration,
+    ) -> DispatcherChain {
+        DispatcherChain {
+            chain_id: chain.chain_id,
+            rpc_urls: chain.rpc_urls(),
+            hub: chain.contracts.hub,
+            confirmations,
+            poll_interval,
+        }
+    }
+
+    /// Every chain of a deployment, as [`DispatcherChain::for_chain`] makes them.
     pub fn from_deployment(
         deployment: &triggerx_chain::deployment::Deployment,
         confirmations: u64,
         poll_interval: Duration,
-    ) -> Result<Vec<DispatcherChain>, triggerx_chain::ChainError> {
-        deployment
-            .chains
-            .iter()
-            .map(|c| {
-                Ok(DispatcherChain {
-                    chain_id: c.chain_id,
-                    rpc_urls: c.rpc_urls(),
-                    hub: c.contracts.hub,
-                    confirmations,
-                    poll_interval,
-                })
-            })
-            .collect()
+    ) -> Vec<DispatcherChain> {
+        deployment.chains.iter().map(|c| DispatcherChain::for_chain(c, confirmations, poll_interval)).collect()
     }
 }

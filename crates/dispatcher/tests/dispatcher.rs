@@ -13,17 +13,17 @@ use std::time::Duration;
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::mpsc::UnboundedReceiver;
+use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_chain::deploy::{ChainRole, deploy_chain};
 use triggerx_core::ids::JobId;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::task::{TaskRequest, TaskStatus};
 use triggerx_devnet::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
 use triggerx_dispatcher::{ChainView, Dispatcher, DispatcherChain, DispatcherConfig};
 use triggerx_p2p::messages::ReportStatus;
 use triggerx_p2p::{ExecutionReport, TaskMessage};
-use triggerx_store::testing::fresh_store;
 use triggerx_store::{Backend, CheckinRecord, NewTask, Store};
+use triggerx_testbed::databases::fresh_store;
 
 const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
 

@@ -11,6 +11,11 @@ use triggerx_core::assignment::Assignment;
 
 use crate::P2pError;
 
+/// Topic of task assignments.
+pub const TASKS_TOPIC: &str = "triggerx/tasks/1";
+/// Topic of execution reports.
+pub const REPORTS_TOPIC: &str = "triggerx/reports/1";
+
 /// A task assigned to one performer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
@@ -124,8 +129,8 @@ impl Message {
     /// The gossipsub topic the message travels on.
     pub fn topic(&self) -> &'static str {
         match self {
-            Message::Task(_) => crate::network::TASKS_TOPIC,
-            Message::ExecutionReport(_) => crate::network::REPORTS_TOPIC,
+            Message::Task(_) => TASKS_TOPIC,
+            Message::ExecutionReport(_) => REPORTS_TOPIC,
         }
     }
 }

@@ -21,10 +21,7 @@ use crate::P2pError;
 use crate::envelope::{Envelope, Rejection};
 use crate::messages::Message;
 
-/// Topic of task assignments.
-pub const TASKS_TOPIC: &str = "triggerx/tasks/1";
-/// Topic of execution reports.
-pub const REPORTS_TOPIC: &str = "triggerx/reports/1";
+pub use crate::messages::{REPORTS_TOPIC, TASKS_TOPIC};
 /// Received messages waiting for the application; more are dropped (and counted).
 pub const INCOMING_CAPACITY: usize = 10_000;
 /// Metric counting dropped messages by reason.

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use triggerx_api::wire::validate_job_chain;
 use triggerx_core::ids::JobId;
-use triggerx_core::job_input::validate_job_chain;
 use triggerx_queue::{RedisConsumer, RedisQueueConfig, TaskQueueSender, TaskRequest, redis_sender};
-use triggerx_store::testing::{fresh_store, time_job_input};
 use triggerx_store::{Backend, NewTask, Store};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::time_job_input;
 
 async fn store_with_job(dir: &std::path::Path, id: &str) -> Store {
     let store = fresh_store(Backend::Sqlite, dir).await.unwrap();

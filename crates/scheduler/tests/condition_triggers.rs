@@ -15,18 +15,19 @@ use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chrono::Utc;
+use triggerx_api::wire::CreateJobData;
 use triggerx_chain::bindings::Counter;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_core::ids::JobId;
 use triggerx_core::job::{ConditionState, JobStatus};
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::numbers::Decimal;
 use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
 use triggerx_queue::{TaskQueueReceiver, in_process};
 use triggerx_scheduler::{ConditionTriggerConfig, ConditionTriggers, FetchLimits};
 use triggerx_store::Store;
-use triggerx_store::testing::{condition_job_input, fresh_store};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::condition_job_input;
+use triggerx_testbed::fixtures::create_job;
 
 mod common;
 use common::{Running, collect, collect_into};
@@ -85,7 +86,7 @@ async fn serve(source: Source) -> String {
 }
 
 async fn create(store: &Store, job: CreateJobData) -> JobId {
-    store.create_jobs(&validate_job_chain(&[job], Utc::now()).unwrap()).await.unwrap().jobs[0].spec.job_id
+    create_job(store, job).await.unwrap()
 }
 
 fn start(store: &Store, chains: Vec<(u64, String)>) -> (Running, TaskQueueReceiver) {

@@ -6,22 +6,24 @@
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
+use triggerx_testbed::transactions::landed;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use chrono::Utc;
+use triggerx_api::wire::CreateJobData;
 use triggerx_chain::bindings::EventEmitter;
 use triggerx_chain::deploy::{ChainRole, deploy_chain, wallet_provider};
 use triggerx_chain::watcher::WatcherConfig;
 use triggerx_core::ids::JobId;
 use triggerx_core::job::JobStatus;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::task::TaskStatus;
 use triggerx_devnet::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
 use triggerx_queue::{TaskQueueReceiver, in_process};
 use triggerx_scheduler::{EventChain, EventTriggerConfig, EventTriggers};
-use triggerx_store::testing::{fresh_store, time_job_input};
 use triggerx_store::{NewTask, Store};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::create_job;
+use triggerx_testbed::fixtures::time_job_input;
 
 mod common;
 use common::{Running, collect};
@@ -44,7 +46,7 @@ fn event_job(id: u64, emitter: Address, filter: &str, recurring: bool) -> Create
 }
 
 async fn create(store: &Store, job: CreateJobData) -> JobId {
-    store.create_jobs(&validate_job_chain(&[job], Utc::now()).unwrap()).await.unwrap().jobs[0].spec.job_id
+    create_job(store, job).await.unwrap()
 }
 
 async fn start(store: &Store, anvil: &AnvilInstance, plain: &DynProvider) -> (Running, TaskQueueReceiver) {
@@ -174,14 +176,7 @@ async fn a_log_whose_request_was_not_taken_fires_again_after_a_restart() {
     // is not completed and the checkpoint stays before the log.
     let (running, mut requests) = start(&store, &anvil, &plain).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    emitter
-        .emitTransfer(Address::ZERO, Address::ZERO, U256::from(1))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    landed(emitter.emitTransfer(Address::ZERO, Address::ZERO, U256::from(1))).await.unwrap();
     let _: () = plain.raw_request("anvil_mine".into(), (U256::from(1),)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     running.stop().await;

@@ -7,14 +7,16 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use triggerx_api::wire::CreateJobData;
 use triggerx_core::ids::JobId;
 use triggerx_core::job::JobStatus;
-use triggerx_core::job_input::{CreateJobData, validate_job_chain};
 use triggerx_core::time::now_millis;
 use triggerx_queue::{TaskQueueReceiver, in_process};
 use triggerx_scheduler::{MissedPolicy, TimeTriggerConfig, TimeTriggers};
 use triggerx_store::Store;
-use triggerx_store::testing::{fresh_store, time_job_input};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::create_job;
+use triggerx_testbed::fixtures::time_job_input;
 
 mod common;
 use common::Running;
@@ -26,8 +28,7 @@ fn time_job(id: u64) -> CreateJobData {
 }
 
 async fn create(store: &Store, job: CreateJobData) -> JobId {
-    let created = store.create_jobs(&validate_job_chain(&[job], Utc::now()).unwrap()).await.unwrap();
-    created.jobs[0].spec.job_id
+    create_job(store, job).await.unwrap()
 }
 
 fn start(store: &Store, missed: MissedPolicy) -> (Running, TaskQueueReceiver) {

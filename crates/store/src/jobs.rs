@@ -9,7 +9,7 @@ use triggerx_core::job::{
     ArgType, ConditionState, ConditionTrigger, EventTrigger, Job, JobStatus, NewJob, OracleCall, Target, TimeTrigger,
     Trigger,
 };
-use triggerx_core::job_input::ValidatedUpdate;
+use triggerx_core::job_update::ValidatedUpdate;
 use triggerx_core::numbers::Decimal;
 use triggerx_core::paging::Page;
 use triggerx_core::schedule::ScheduleType;

@@ -17,7 +17,6 @@ pub use liveness::{CheckinOutcome, CheckinRecord, OfflineKeeper};
 mod rows;
 mod schedules;
 mod tasks;
-pub mod testing;
 mod users;
 
 pub use apikeys::{API_KEY_PREFIX, DEFAULT_ADMIN_RATE_LIMIT, hash_api_key};

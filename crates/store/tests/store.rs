@@ -2,14 +2,15 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
+use triggerx_api::wire::{CreateJobData, JobUpdate, validate_job_chain};
 use triggerx_core::ids::JobId;
 use triggerx_core::job::{JobStatus, Trigger};
-use triggerx_core::job_input::{CreateJobData, JobUpdate, validate_job_chain};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::paging::Page;
 use triggerx_core::task::{TaskExecutionUpdate, TaskStatus};
-use triggerx_store::testing::{fresh_store, time_job_input};
 use triggerx_store::{Backend, NewTask, NextOccurrence, Store, StoreError};
+use triggerx_testbed::databases::fresh_store;
+use triggerx_testbed::fixtures::time_job_input;
 
 const OWNER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
 const OTHER: &str = "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359";

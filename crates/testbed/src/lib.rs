@@ -1,8 +1,11 @@
-//! Fault-injection tooling shared by the fault tests and `triggerx chaos`: private PostgreSQL and
+//! Test utilities shared by every crate's tests, the benchmarks and `triggerx chaos` (the one place
+//! test helpers live): a fresh database per test, valid job fixtures, private PostgreSQL and
 //! Redis servers that can be stopped and started again, a JSON-RPC proxy that delays or drops chosen
 //! answers, TriggerX service processes that can be SIGKILLed and restarted, and the exactly-once
 //! invariant read from the store and the chains. Nothing here is used by the services themselves.
 
+pub mod databases;
+pub mod fixtures;
 pub mod invariant;
 pub mod network;
 pub mod ports;
@@ -11,6 +14,7 @@ pub mod process;
 pub mod redis_server;
 pub mod rpc_proxy;
 pub mod scenario;
+pub mod transactions;
 
 /// Errors of the testbed.
 #[derive(Debug, thiserror::Error)]

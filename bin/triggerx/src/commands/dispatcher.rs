@@ -38,7 +38,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
     let deployment = Deployment::read(&path).with_context(|| format!("reading the chains from {}", path.display()))?;
     let key_file = args.key_file.clone().unwrap_or_else(|| data_dir.join(DISPATCHER_KEY_FILE));
     let key = load_or_create(&key_file)?;
-    let chains = DispatcherChain::from_deployment(&deployment, args.confirmations, Duration::from_millis(500))?;
+    let chains = DispatcherChain::from_deployment(&deployment, args.confirmations, Duration::from_millis(500));
     for chain in &deployment.chains {
         let hub = chain.contracts.hub;
         if let Some(admin) = &args.admin_key {

@@ -104,7 +104,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let bootstrap = p2p_node.listen_addrs.clone();
     // Automine makes a block only per transaction: a log would wait for the next one.
     let confirmations = if args.block_time > 0.0 { 1 } else { 0 };
-    let dispatcher_chains = DispatcherChain::from_deployment(&deployment, confirmations, Duration::from_millis(250))?;
+    let dispatcher_chains = DispatcherChain::from_deployment(&deployment, confirmations, Duration::from_millis(250));
     let dispatcher_config = DispatcherConfig {
         name: "up-dispatcher".into(),
         deadline: Duration::from_secs(args.deadline_secs),

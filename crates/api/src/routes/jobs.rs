@@ -1,13 +1,13 @@
 //! Job routes: the original dbserver's paths plus clean REST routes, all owner-checked.
 
+use crate::wire::{CreateJobData, JobUpdate, JobView, validate_job_chain};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use triggerx_core::address::normalize_address;
 use triggerx_core::ids::JobId;
-use triggerx_core::job::{Job, JobView};
-use triggerx_core::job_input::{CreateJobData, JobUpdate, validate_job_chain};
+use triggerx_core::job::Job;
 use triggerx_core::paging::{PageInfo, PageQuery};
 use triggerx_core::task::Task;
 
@@ -86,7 +86,7 @@ pub(crate) async fn owned_job(state: &SharedState, caller: &Caller, job_id: JobI
 async fn jobs_page(state: &SharedState, owner: Option<&str>, query: PageQuery) -> ApiResult<JobsPage> {
     let page = query.page()?;
     let (jobs, total) = state.store.list_jobs(owner, false, page).await?;
-    Ok(JobsPage { jobs: jobs.iter().map(Job::view).collect(), page: PageInfo::new(page, total) })
+    Ok(JobsPage { jobs: jobs.iter().map(JobView::from).collect(), page: PageInfo::new(page, total) })
 }
 
 /// Creates one job, or a chain of linked jobs (job i runs before job i+1), all or nothing.
@@ -188,7 +188,7 @@ pub async fn job_of_user(
     if job.spec.user_address != address {
         return Err(ApiError::Forbidden(format!("job {job_id} does not belong to {address}")));
     }
-    Ok(Json(job.view()))
+    Ok(Json(JobView::from(&job)))
 }
 
 /// One job.
@@ -200,7 +200,7 @@ pub async fn get_job(
     Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    Ok(Json(owned_job(&state, &caller, path_job_id(&job_id)?).await?.view()))
+    Ok(Json(JobView::from(&owned_job(&state, &caller, path_job_id(&job_id)?).await?)))
 }
 
 /// Deletes a job (it is never scheduled again; its tasks stay).
@@ -243,7 +243,7 @@ pub async fn update_job(
 ) -> ApiResult<Json<JobView>> {
     let update = update.validate()?;
     let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
-    Ok(Json(state.store.update_job(job.spec.job_id, &update).await?.view()))
+    Ok(Json(JobView::from(&state.store.update_job(job.spec.job_id, &update).await?)))
 }
 
 /// Pauses a job.
@@ -257,7 +257,7 @@ pub async fn pause_job(
     Path(job_id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
     let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
-    Ok(Json(state.store.set_job_paused(job.spec.job_id, true).await?.view()))
+    Ok(Json(JobView::from(&state.store.set_job_paused(job.spec.job_id, true).await?)))
 }
 
 /// Resumes a paused job.
@@ -271,7 +271,7 @@ pub async fn resume_job(
     Path(job_id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
     let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
-    Ok(Json(state.store.set_job_paused(job.spec.job_id, false).await?.view()))
+    Ok(Json(JobView::from(&state.store.set_job_paused(job.spec.job_id, false).await?)))
 }
 
 /// Records a job's last execution (services only: admin key).
@@ -294,7 +294,7 @@ pub async fn set_last_executed(
         None => triggerx_core::time::now_millis(),
     };
     state.store.set_job_last_executed(job_id, at).await?;
-    Ok(Json(state.store.require_job(job_id).await?.view()))
+    Ok(Json(JobView::from(&state.store.require_job(job_id).await?)))
 }
 
 /// Fees of a job's tasks.

@@ -4,18 +4,21 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
-use crate::FieldError;
-use crate::abi_args::{convert_arguments, find_function, parse_abi};
-use crate::address::normalize_address;
-use crate::condition::{ConditionType, MAX_ORACLE_DECIMALS, ValueSourceType, check_key_route, parse_oracle_function};
-use crate::event::{filter_parameter_index, parse_event};
-use crate::ids::{ChainId, JobId, TaskDefinitionId, TriggerKind};
-use crate::job::{
+use triggerx_core::FieldError;
+use triggerx_core::abi_args::{convert_arguments, find_function, parse_abi};
+use triggerx_core::address::normalize_address;
+use triggerx_core::condition::{
+    ConditionType, MAX_ORACLE_DECIMALS, ValueSourceType, check_key_route, parse_oracle_function,
+};
+use triggerx_core::event::{filter_parameter_index, parse_event};
+use triggerx_core::ids::{ChainId, JobId, TaskDefinitionId, TriggerKind};
+use triggerx_core::job::{
     ArgType, ConditionTrigger, DEFAULT_POLL_INTERVAL_MS, EventTrigger, NewJob, OracleCall, Target, TimeTrigger, Trigger,
 };
-use crate::numbers::{Decimal, Wei};
-use crate::schedule::{Schedule, ScheduleType, parse_specific, parse_timezone};
-use crate::time::UnixMillis;
+use triggerx_core::job_update::ValidatedUpdate;
+use triggerx_core::numbers::{Decimal, Wei};
+use triggerx_core::schedule::{Schedule, ScheduleType, parse_specific, parse_timezone};
+use triggerx_core::time::UnixMillis;
 
 /// Longest time frame a job may have, in seconds (100 years).
 pub const MAX_TIME_FRAME_SECONDS: i64 = 100 * 365 * 24 * 3600;
@@ -369,7 +372,7 @@ impl CreateJobData {
                     event_filter: expression,
                 };
                 // Compiling checks every literal against its parameter's type.
-                crate::event_filter::compile(&trigger)?;
+                triggerx_core::event_filter::compile(&trigger)?;
                 Ok(Trigger::Event(trigger))
             }
             TriggerKind::Condition => {
@@ -502,19 +505,6 @@ pub struct JobUpdate {
     /// Ignored: the job id comes from the path (accepted because the original's clients send it).
     #[schema(value_type = Option<String>)]
     pub job_id: Option<serde_json::Value>,
-}
-
-/// What an update asks for, after validation.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ValidatedUpdate {
-    pub job_title: Option<String>,
-    pub recurring: Option<bool>,
-    /// Some(true) pause, Some(false) resume.
-    pub pause: Option<bool>,
-    pub time_frame: Option<i64>,
-    pub job_cost_prediction: Option<Decimal>,
-    pub timezone: Option<String>,
-    pub time_interval: Option<i64>,
 }
 
 impl JobUpdate {
