@@ -302,6 +302,10 @@ pub struct SchedulerArgs {
     /// Blocks a log waits before its event jobs fire (0 for automining chains).
     #[arg(long, default_value_t = 1)]
     pub confirmations: u64,
+    /// An internal address range condition sources may reach (e.g. 10.0.0.0/8), repeatable; by default
+    /// only public addresses are called (never loopback, private, link-local or metadata addresses).
+    #[arg(long = "allow-source-range", value_name = "CIDR")]
+    pub allow_source_ranges: Vec<triggerx_scheduler::IpNet>,
 }
 
 /// `triggerx task ...`.
@@ -334,6 +338,10 @@ pub struct ApiArgs {
     /// directory, when it exists).
     #[arg(long, env = "TRIGGERX_DEPLOYMENT")]
     pub deployment: Option<PathBuf>,
+    /// An internal address range condition sources of new jobs may name (e.g. 10.0.0.0/8), repeatable;
+    /// by default jobs naming loopback, private, link-local or metadata addresses are refused.
+    #[arg(long = "allow-source-range", value_name = "CIDR")]
+    pub allow_source_ranges: Vec<triggerx_scheduler::IpNet>,
 }
 
 /// `triggerx apikey ...`.

@@ -16,12 +16,14 @@ use crate::state::SharedState;
 pub struct Caller {
     /// The key used.
     pub key: ApiKeyInfo,
+    /// What the key may do (keys with no role are refused before a handler runs).
+    role: Role,
 }
 
 impl Caller {
     /// Admin or owner.
     pub fn role(&self) -> Role {
-        self.key.role()
+        self.role.clone()
     }
 
     /// Refuses callers that are not admins.
@@ -90,8 +92,12 @@ pub async fn authenticate(State(state): State<SharedState>, mut request: Request
         set_rate_headers(response.headers_mut(), decision.limit, 0, decision.reset_at);
         return response;
     }
+    let Some(role) = key.role() else {
+        return ApiError::Forbidden("this API key is neither an admin key nor owned by an address".into())
+            .into_response();
+    };
     let key_id = key.id;
-    request.extensions_mut().insert(Caller { key });
+    request.extensions_mut().insert(Caller { key, role });
     let mut response = next.run(request).await;
     state.usage.record(key_id, response.status().as_u16() < 400);
     set_rate_headers(response.headers_mut(), decision.limit, decision.remaining, decision.reset_at);

@@ -50,9 +50,9 @@ impl ChainAccess {
         Ok(ChainAccess { chains: map })
     }
 
-    /// The chain `chain_id`, when this server serves it.
-    pub fn served(&self, chain_id: u64) -> Option<&(ChainDeployment, DynProvider)> {
-        self.chains.get(&chain_id)
+    /// True when this server serves no chain (it then cannot check job ownership on-chain).
+    pub fn is_empty(&self) -> bool {
+        self.chains.is_empty()
     }
 
     /// The chain `chain_id`, or a 400 naming `field` and the configured chains.

@@ -11,10 +11,16 @@ use triggerx_store::{Store, StoreError, hash_api_key};
 /// How long a key lookup is trusted before the store is asked again. Changes made through this server
 /// apply at once; changes made elsewhere (the CLI, another server) within this time.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Most key lookups kept; beyond it expired entries are dropped, and if none has expired the new lookup
+/// is simply not cached. A flood of random keys therefore costs store lookups, never unbounded memory.
+pub const MAX_CACHED_KEYS: usize = 10_000;
+/// Gauge of cached key lookups.
+pub const KEY_CACHE_ENTRIES: &str = "triggerx_api_key_cache_entries";
 /// How often usage counters are written to the store.
 pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Key lookups, cached briefly by key hash (unknown keys too, so bad keys cannot hammer the store).
+/// Key lookups, cached briefly by key hash (unknown keys too, so repeating a bad key does not hammer the
+/// store), at most [`MAX_CACHED_KEYS`] of them.
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<String, (Option<ApiKeyInfo>, Instant)>>,
@@ -30,8 +36,25 @@ impl KeyCache {
             return Ok(info.clone());
         }
         let info = store.api_key_by_secret(secret).await?;
-        self.lock().insert(hash, (info.clone(), Instant::now()));
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_KEYS && !entries.contains_key(&hash) {
+            entries.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+        }
+        if entries.len() < MAX_CACHED_KEYS || entries.contains_key(&hash) {
+            entries.insert(hash, (info.clone(), Instant::now()));
+        }
+        metrics::gauge!(KEY_CACHE_ENTRIES).set(entries.len() as f64);
         Ok(info)
+    }
+
+    /// Lookups cached now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
     }
 
     /// Forgets every cached lookup (after a key changes through this server).

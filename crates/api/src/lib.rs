@@ -25,6 +25,7 @@ use axum::routing::get;
 use axum::{Json, Router, middleware};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+pub use triggerx_http::{AddressPolicy, ServerLimits};
 use triggerx_store::Store;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -126,6 +127,10 @@ pub struct ApiConfig {
     pub chains: Vec<ChainDeployment>,
     /// Queue of task requests to the dispatcher (`triggerx up` wires one in).
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
+    /// Connection, request and time limits of the HTTP server.
+    pub limits: ServerLimits,
+    /// Which hosts condition sources of new jobs may name (public ones only unless ranges are allowed).
+    pub outbound: AddressPolicy,
 }
 
 /// Builds the shared state for `store` and `config`.
@@ -143,6 +148,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         chains: ChainAccess::new(&config.chains)?,
         metrics: metrics::prometheus(),
         task_queue: config.task_queue.clone(),
+        outbound: config.outbound.clone(),
     }))
 }
 
@@ -165,6 +171,11 @@ impl RunningApi {
 /// Binds `config.listen` and serves in the background until stopped.
 pub async fn spawn(store: Store, config: ApiConfig) -> Result<RunningApi, Box<dyn std::error::Error + Send + Sync>> {
     let state = build_state(store, &config).await?;
+    if state.chains.is_empty() {
+        tracing::warn!(
+            "this API serves no chain: it cannot check job owners on-chain, so only admin keys may create jobs"
+        );
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     let (router, _) = router_and_openapi(state.clone());
@@ -179,12 +190,12 @@ pub async fn spawn(store: Store, config: ApiConfig) -> Result<RunningApi, Box<dy
             }
         })
     };
+    let limits = config.limits.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+        let served = triggerx_http::serve(listener, router, limits, async move {
+            let _ = stopped.await;
+        })
+        .await;
         flusher.abort();
         state.usage.flush(&state.store).await;
         served

@@ -33,6 +33,22 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// The method as a metric label: the standard methods by name, every other (hyper accepts any token)
+/// as `other`, so a client cannot create new series by inventing methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: records each request under its route template (never the raw path, which holds ids).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
@@ -40,7 +56,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

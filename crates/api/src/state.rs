@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Where admin task requests go (absent when no dispatcher runs with this API).
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
+    /// Which hosts condition sources may name.
+    pub outbound: triggerx_http::AddressPolicy,
 }
 
 /// State as handlers receive it.

@@ -46,7 +46,7 @@ async fn creates_every_trigger_type_and_a_chain(backend: Backend) {
         ("8", dynamic(condition_job("8", OWNER_A)), "condition_job_data"),
     ];
     for (id, job, section) in singles {
-        let (status, body) = api.post("/api/jobs", &api.key_a, json!([job.clone()])).await;
+        let (status, body) = api.post("/api/jobs", &api.admin, json!([job.clone()])).await;
         assert_eq!(status, StatusCode::OK, "job {id}: {body}");
         assert_eq!(body["job_ids"], json!([id]));
         assert_eq!(body["task_definition_ids"][0], job["task_definition_id"]);
@@ -70,7 +70,7 @@ async fn creates_every_trigger_type_and_a_chain(backend: Backend) {
     // A two-job chain: 100 runs first and links to 101. uint256 ids stay exact.
     let big = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
     let (status, body) =
-        api.post("/api/jobs", &api.key_a, json!([time_job(big, OWNER_A), condition_job("101", OWNER_A)])).await;
+        api.post("/api/jobs", &api.admin, json!([time_job(big, OWNER_A), condition_job("101", OWNER_A)])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["job_ids"], json!([big, "101"]));
     assert_eq!(body["time_frames"], json!([3600, 3600]));
@@ -81,17 +81,17 @@ async fn creates_every_trigger_type_and_a_chain(backend: Backend) {
     assert_eq!(tail["job_data"]["chain_status"], json!(2));
     assert_eq!(tail["job_data"]["link_job_id"], Value::Null);
     // The same id again is a conflict, not a second row.
-    let (status, body) = api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    let (status, body) = api.post("/api/jobs", &api.admin, json!([time_job("1", OWNER_A)])).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
 
 async fn lists_gets_updates_pauses_resumes_deletes(backend: Backend) {
     let api = TestApi::start(backend).await;
     for id in 1..=3 {
-        let (status, _) = api.post("/api/jobs", &api.key_a, json!([time_job(&id.to_string(), OWNER_A)])).await;
+        let (status, _) = api.post("/api/jobs", &api.admin, json!([time_job(&id.to_string(), OWNER_A)])).await;
         assert_eq!(status, StatusCode::OK);
     }
-    api.post("/api/jobs", &api.key_b, json!([time_job("50", OWNER_B)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("50", OWNER_B)])).await;
     let (status, page) = api.get(&format!("/api/jobs/user/{OWNER_A}?limit=2"), &api.key_a).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["jobs"].as_array().unwrap().len(), 2);
@@ -144,7 +144,7 @@ async fn lists_gets_updates_pauses_resumes_deletes(backend: Backend) {
 
 async fn auth_401_403_and_owner_isolation(backend: Backend) {
     let api = TestApi::start(backend).await;
-    api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("1", OWNER_A)])).await;
     let (status, body) = api.call(Method::GET, "/api/jobs/1", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], json!("missing_api_key"));
@@ -427,7 +427,7 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing(backend: Backend)
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], json!("body"));
     // Other routes.
-    api.post("/api/jobs", &api.key_a, json!([time_job("5", OWNER_A)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("5", OWNER_A)])).await;
     for (method, path, body, field) in [
         (Method::PUT, "/api/jobs/update/5", Some(json!({"time_frame": -1})), "time_frame"),
         (Method::PUT, "/api/jobs/update/5", Some(json!({"status": "exploded"})), "status"),
@@ -462,7 +462,7 @@ async fn bad_inputs_are_4xx_naming_the_field_and_write_nothing(backend: Backend)
 
 async fn tasks_lifecycle_and_owner_checks(backend: Backend) {
     let api = TestApi::start(backend).await;
-    api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("1", OWNER_A)])).await;
     let (status, _) = api.post("/api/admin/tasks", &api.key_a, json!({"job_id": "1"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only admins request runs");
     let (status, body) = api.post("/api/admin/tasks", &api.admin, json!({"job_id": "1"})).await;
@@ -525,11 +525,12 @@ async fn keepers_leaderboards_users_and_fees(backend: Backend) {
     let (status, _) =
         api.post("/api/keepers/update-chat-id", &api.admin, json!({"keeper_address": OWNER_B, "chat_id": 42})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(api.get(&format!("/api/keepers/{id}"), &api.key_a).await.1["chat_id"], json!(42));
+    assert_eq!(api.get(&format!("/api/keepers/{id}"), &api.admin).await.1["chat_id"], json!(42));
+    assert_eq!(api.get(&format!("/api/keepers/{id}"), &api.key_a).await.1["chat_id"], Value::Null, "admins only");
     let (status, form) = api
         .post(
             "/api/keepers/form",
-            &api.key_a,
+            &api.admin,
             json!({"keeper_name": "kay", "keeper_address": TARGET, "email_id": "k@example.org"}),
         )
         .await;
@@ -541,7 +542,7 @@ async fn keepers_leaderboards_users_and_fees(backend: Backend) {
     let (_, performers) = api.get("/api/keepers/performers", &api.key_a).await;
     assert_eq!(performers["keepers"].as_array().unwrap().len(), 0, "not online yet");
 
-    api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("1", OWNER_A)])).await;
     let (status, user) = api.get(&format!("/api/users/{OWNER_A}"), &api.key_a).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["job_ids"], json!(["1"]));

@@ -104,6 +104,8 @@ pub async fn spawn_with_chains(
         fees: FeeConfig::default(),
         chains,
         task_queue: None,
+        limits: Default::default(),
+        outbound: Default::default(),
     };
     triggerx_api::spawn(store, config).await.unwrap()
 }
@@ -145,7 +147,7 @@ pub fn condition_job(id: &str, owner: &str) -> Value {
     o.insert("condition_type".into(), json!("greater_than"));
     o.insert("lower_limit".into(), json!(1000.5));
     o.insert("value_source_type".into(), json!("api"));
-    o.insert("value_source_url".into(), json!("http://127.0.0.1:9/price"));
+    o.insert("value_source_url".into(), json!("https://prices.example.com/price"));
     o.insert("selected_key_route".into(), json!("data.0.price"));
     job
 }

@@ -53,6 +53,24 @@ async fn only_the_on_chain_owner_can_post_a_job() {
     let (status, missing) = post(body(job_id + U256::from(1000), format!("{:#x}", owner.address))).await;
     assert_eq!((status, missing["error"]["code"].as_str()), (400, Some("job_not_on_chain")), "{missing}");
     assert_eq!(missing["error"]["field"], "[0].job_id");
+    // Review C1: a chain the server does not serve used to skip the check (the stranger's post of the
+    // owner's job id with "created_chain_id": "1" was stored). It is a 400 naming the field.
+    let on_chains = |created: &str, target: &str| {
+        let mut refused = body(job_id, format!("{:#x}", stranger.address));
+        refused[0]["created_chain_id"] = json!(created);
+        refused[0]["target_chain_id"] = json!(target);
+        refused
+    };
+    for (created, target, field) in [
+        ("1", "31338", "[0].created_chain_id"),
+        ("31338", "1", "[0].target_chain_id"),
+        ("", "1", "[0].target_chain_id"),
+        ("x", "31338", "[0].created_chain_id"),
+    ] {
+        let (status, refused) = post(on_chains(created, target)).await;
+        assert_eq!(status, 400, "created {created:?}, target {target:?}: {refused}");
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
     assert_eq!(store.list_jobs(None, true, Default::default()).await.unwrap().1, 0, "nothing stored");
 
     let (status, created) = post(body(job_id, format!("{:#x}", owner.address))).await;

@@ -91,7 +91,7 @@ async fn openapi_document_parses_and_lists_every_route() {
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
     let api = TestApi::start(Backend::Sqlite).await;
-    api.post("/api/jobs", &api.key_a, json!([time_job("1", OWNER_A)])).await;
+    api.post("/api/jobs", &api.admin, json!([time_job("1", OWNER_A)])).await;
     api.get("/api/jobs/1", &api.key_a).await;
     api.get("/api/jobs/2", &api.key_a).await;
     let (status, health) = api.call(Method::GET, "/api/health", None, None).await;

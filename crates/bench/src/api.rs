@@ -79,6 +79,8 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
         fees: FeeConfig::default(),
         chains: Vec::new(),
         task_queue: None,
+        limits: Default::default(),
+        outbound: Default::default(),
     };
     let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let base = format!("http://{}", api.address);

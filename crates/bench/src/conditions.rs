@@ -11,7 +11,7 @@ use axum::extract::Path;
 use tokio::io::AsyncBufReadExt;
 use triggerx_api::wire::CreateJobData;
 use triggerx_core::numbers::Decimal;
-use triggerx_scheduler::{ConditionTriggerConfig, ConditionTriggers};
+use triggerx_scheduler::{AddressPolicy, ConditionTriggerConfig, ConditionTriggers, FetchLimits};
 use triggerx_testbed::fixtures::condition_job_input;
 
 use crate::jobs::{OWNER, loaded_and_warm, measuring_window, store_with_jobs};
@@ -123,7 +123,10 @@ pub async fn run(args: BenchConditionsArgs) -> anyhow::Result<()> {
 
     let (queue, mut requests) = triggerx_queue::in_process();
     let drain = tokio::spawn(async move { while requests.recv().await.is_some() {} });
-    let scheduler = ConditionTriggers::new(store.clone(), queue, ConditionTriggerConfig::default());
+    // The price server runs on loopback.
+    let limits = FetchLimits { policy: AddressPolicy::with_loopback(), ..Default::default() };
+    let config = ConditionTriggerConfig { limits, ..Default::default() };
+    let scheduler = ConditionTriggers::new(store.clone(), queue, config);
     let stats = scheduler.stats();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(scheduler.run(stopped));

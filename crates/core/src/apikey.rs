@@ -42,11 +42,13 @@ pub struct ApiKeyInfo {
 }
 
 impl ApiKeyInfo {
-    /// The key's role.
-    pub fn role(&self) -> Role {
+    /// The key's role; `None` for a row that is neither an admin key nor owned by anyone (an imported
+    /// or migrated row): such a key may do nothing, it never falls back to admin.
+    pub fn role(&self) -> Option<Role> {
         match (&self.owner, self.is_admin) {
-            (_, true) | (None, _) => Role::Admin,
-            (Some(owner), false) => Role::Owner(owner.clone()),
+            (_, true) => Some(Role::Admin),
+            (Some(owner), false) => Some(Role::Owner(owner.clone())),
+            (None, false) => None,
         }
     }
 }

@@ -14,6 +14,9 @@ use crate::job::EventTrigger;
 
 /// Longest filter expression accepted.
 pub const MAX_FILTER_LEN: usize = 4096;
+/// Deepest nesting of parentheses an expression may have (the parser recurses once per level, so an
+/// unbounded depth would let a request overflow the stack).
+pub const MAX_FILTER_DEPTH: usize = 32;
 
 /// A comparison operator.
 /// The event and the whole filter of an event trigger: the original's single filter AND the expression.
@@ -121,7 +124,7 @@ impl EventFilter {
         if tokens.is_empty() {
             return Ok(EventFilter::Always);
         }
-        let mut parser = Parser { tokens, position: 0, event, field };
+        let mut parser = Parser { tokens, position: 0, depth: 0, event, field };
         let filter = parser.or()?;
         if let Some(extra) = parser.tokens.get(parser.position) {
             return Err(FieldError::new("invalid_filter", field, format!("unexpected '{}'", extra.text())));
@@ -314,6 +317,8 @@ fn tokenize(text: &str, field: &str) -> Result<Vec<Token>, FieldError> {
 struct Parser<'a> {
     tokens: Vec<Token>,
     position: usize,
+    /// Parentheses open at the current position.
+    depth: usize,
     event: &'a Event,
     field: &'a str,
 }
@@ -354,7 +359,12 @@ impl Parser<'_> {
     fn comparison(&mut self) -> Result<EventFilter, FieldError> {
         match self.take() {
             Some(Token::Open) => {
+                self.depth += 1;
+                if self.depth > MAX_FILTER_DEPTH {
+                    return Err(self.error(format!("parentheses nested deeper than {MAX_FILTER_DEPTH} levels")));
+                }
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.take() {
                     Some(Token::Close) => Ok(inner),
                     _ => Err(self.error("missing ')'")),
@@ -430,6 +440,18 @@ mod tests {
             |d: i64, n: &str| vec![DynSolValue::Int(I256::try_from(d).unwrap(), 256), DynSolValue::String(n.into())];
         assert!(filter.matches(&values(-6, "big move")));
         assert!(!filter.matches(&values(-5, "big move")) && !filter.matches(&values(-9, "small")));
+    }
+
+    /// Review M2: 2,040 nested parentheses (within the length limit) overflowed the parser's stack.
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let nested = |depth: usize| format!("{}value > 1{}", "(".repeat(depth), ")".repeat(depth));
+        assert!(nested(2040).len() <= MAX_FILTER_LEN);
+        let error = EventFilter::parse(&nested(2040), &transfer(), "event_filter").unwrap_err();
+        assert!(error.to_string().contains("nested deeper than 32"), "{error}");
+        let deepest = EventFilter::parse(&nested(MAX_FILTER_DEPTH), &transfer(), "event_filter").unwrap();
+        assert!(deepest.matches(&log(1, 2, 2)) && !deepest.matches(&log(1, 2, 1)));
+        assert!(EventFilter::parse(&nested(MAX_FILTER_DEPTH + 1), &transfer(), "event_filter").is_err());
     }
 
     #[test]

@@ -69,6 +69,20 @@ pub struct KeeperForm {
     pub keeper_address: String,
     pub rewards_address: Option<String>,
     pub email_id: Option<String>,
+    /// Unix seconds when the keeper signed the form (needed unless an admin key sends it).
+    pub signed_at: Option<i64>,
+    /// EIP-191 signature of [`KeeperForm::message`] by the keeper's consensus key (or, for a keeper not
+    /// known yet, by `keeper_address`), 0x hex; needed unless an admin key sends the form.
+    pub signature: Option<String>,
+}
+
+impl Keeper {
+    /// The record as shown to callers other than admins: contact fields (e-mail, chat id) removed.
+    pub fn without_contacts(mut self) -> Keeper {
+        self.email_id = String::new();
+        self.chat_id = None;
+        self
+    }
 }
 
 /// Leaderboard row for a keeper.

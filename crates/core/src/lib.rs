@@ -16,6 +16,7 @@ pub mod ids;
 pub mod job;
 pub mod job_update;
 pub mod keeper;
+pub mod keeper_form;
 pub mod ledger;
 pub mod numbers;
 pub mod paging;

@@ -54,7 +54,7 @@ impl Decimal {
 struct Normalized {
     sign: i8,
     digits: String,
-    point: i64,
+    point: i128,
 }
 
 impl Normalized {
@@ -64,13 +64,14 @@ impl Normalized {
             None => (false, text.trim_start_matches('+')),
         };
         let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-            Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().unwrap_or(0)),
+            Some(at) => (&unsigned[..at], saturating_exponent(&unsigned[at + 1..])),
             None => (unsigned, 0),
         };
         let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let joined = format!("{integer}{fraction}");
         let significant = joined.trim_start_matches('0');
-        let point = integer.len() as i64 + exponent - (joined.len() - significant.len()) as i64;
+        // i128 cannot overflow here: the exponent is clamped to i64 and the lengths are below 2^63.
+        let point = integer.len() as i128 + exponent - (joined.len() - significant.len()) as i128;
         let digits = significant.trim_end_matches('0').to_string();
         let sign = match (digits.is_empty(), negative) {
             (true, _) => 0,
@@ -79,6 +80,22 @@ impl Normalized {
         };
         Normalized { sign, digits, point }
     }
+}
+
+/// The exponent of decimal text, clamped to the i64 range: an exponent too large for i64 means a
+/// value so large (or so close to zero) that clamping keeps every comparison right, where parsing it
+/// as 0 or letting it overflow would not.
+fn saturating_exponent(text: &str) -> i128 {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.trim_start_matches('+')),
+    };
+    let magnitude = match digits.trim_start_matches('0') {
+        "" => 0,
+        significant if significant.len() > 19 => i128::from(i64::MAX),
+        significant => significant.parse::<i128>().unwrap_or(0).min(i128::from(i64::MAX)),
+    };
+    if negative { -magnitude } else { magnitude }
 }
 
 impl std::fmt::Display for Decimal {
@@ -232,6 +249,22 @@ mod tests {
             assert_eq!(d(a).compare(&d(b)), expected, "{a} vs {b}");
             assert_eq!(d(b).compare(&d(a)), expected.reverse(), "{b} vs {a}");
         }
+    }
+
+    /// Review M3: exponents at and beyond the i64 range overflowed (a panic in debug builds, a wrong
+    /// order in release) or were read as 0.
+    #[test]
+    fn extreme_exponents_compare_without_overflow() {
+        let d = |s: &str| Decimal::parse(s, "f").unwrap();
+        let tiny = d("0.01e-9223372036854775808");
+        assert_eq!(tiny.compare(&d("100")), Ordering::Less);
+        assert_eq!(tiny.compare(&d("0")), Ordering::Greater);
+        assert_eq!(d("-0.01e-9223372036854775808").compare(&d("0")), Ordering::Less);
+        assert_eq!(d("0e9223372036854775807").compare(&d("0")), Ordering::Equal);
+        let tinier = d("5e-99999999999999999999999");
+        assert_eq!(tinier.compare(&d("0")), Ordering::Greater);
+        assert_eq!(tinier.compare(&d("1e-300")), Ordering::Less);
+        assert_eq!(d("1e-0000000000000000000000005").compare(&d("0.00001")), Ordering::Equal);
     }
 
     #[test]

@@ -42,9 +42,17 @@ fn number(raw: &RawValue, walked: &str) -> Result<Decimal, RouteError> {
     } else {
         text.to_string()
     };
+    // The value itself is never quoted: a source's content must not come back through job views.
     Decimal::parse(&candidate, walked).map_err(|_| {
-        let shown: String = text.chars().take(80).collect();
-        RouteError(format!("'{walked}' is {shown}, not a number"))
+        let kind = match text.chars().next() {
+            Some('"') => format!("a string of {} characters", candidate.chars().count()),
+            Some('{') => "an object".to_string(),
+            Some('[') => "an array".to_string(),
+            Some('t' | 'f') => "a boolean".to_string(),
+            Some('n') => "null".to_string(),
+            _ => "not a decimal".to_string(),
+        };
+        RouteError(format!("'{walked}' is {kind}, not a number"))
     })
 }
 
@@ -105,7 +113,10 @@ mod tests {
         );
         assert_eq!(value_at_route(doc, "data.x").unwrap_err().0, "'data' is an array; 'x' is not an index");
         assert_eq!(value_at_route(doc, "prices").unwrap_err().0, "'the response' has no key 'prices'");
-        assert_eq!(value_at_route(doc, "data.0.price").unwrap_err().0, "'data.0.price' is \"n/a\", not a number");
+        assert_eq!(
+            value_at_route(doc, "data.0.price").unwrap_err().0,
+            "'data.0.price' is a string of 3 characters, not a number"
+        );
         assert_eq!(
             value_at_route(doc, "ok.x").unwrap_err().0,
             "'ok' is a value, not an object or array; cannot take 'x'"

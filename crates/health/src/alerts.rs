@@ -121,9 +121,10 @@ impl AlertChannels {
     }
 }
 
+/// Posts `body` to `url`. Errors never carry the URL: a Telegram URL holds the bot token.
 async fn post<T: Serialize>(client: &reqwest::Client, url: &str, body: &T) -> Result<(), String> {
-    let response = client.post(url).json(body).send().await.map_err(|e| e.to_string())?;
-    if response.status().is_success() { Ok(()) } else { Err(format!("{url} answered {}", response.status())) }
+    let response = client.post(url).json(body).send().await.map_err(|e| e.without_url().to_string())?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("answered {}", response.status())) }
 }
 
 async fn send_email(channel: &EmailChannel, to: &str, body: &str) -> Result<(), String> {
@@ -147,4 +148,37 @@ async fn send_email(channel: &EmailChannel, to: &str, body: &str) -> Result<(), 
             .build()
     };
     transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review M6 (c): the bot token is part of the Telegram URL, and the URL went into the error text
+    /// that is logged.
+    #[tokio::test]
+    async fn a_failed_telegram_alert_does_not_reveal_the_token() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
+        let Ok(closed) = closed else { return };
+        let channels = AlertChannels {
+            telegram: Some(TelegramChannel {
+                base_url: format!("http://{closed}"),
+                token: "123456:SECRET-TOKEN".into(),
+                default_chat_id: Some(1),
+            }),
+            email: None,
+            webhook: None,
+        };
+        let keeper = OfflineKeeper {
+            keeper_id: 1,
+            keeper_address: "0x01".into(),
+            chat_id: None,
+            email_id: String::new(),
+            last_checked_in: None,
+        };
+        let failures = channels.send(AlertKind::Offline, &keeper).await;
+        assert_eq!(failures.len(), 1);
+        let text = format!("{} {:?}", failures[0], failures[0]);
+        assert!(!text.contains("SECRET-TOKEN"), "{text}");
+    }
 }

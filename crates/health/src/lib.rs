@@ -83,7 +83,8 @@ pub async fn spawn(store: triggerx_store::Store, config: HealthConfig) -> Result
     let address = listener.local_addr()?;
     let router = server::router(state.clone());
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        let limits = triggerx_http::ServerLimits::default();
+        if let Err(e) = triggerx_http::serve(listener, router, limits, std::future::pending()).await {
             tracing::error!(error = %e, "health server stopped");
         }
     });

@@ -20,6 +20,7 @@ use triggerx_core::condition::{ValueSourceType, parse_oracle_function};
 use triggerx_core::job::ConditionTrigger;
 use triggerx_core::numbers::Decimal;
 use triggerx_core::value_route::value_at_route;
+use triggerx_http::AddressPolicy;
 
 /// Limits on reading a source.
 #[derive(Debug, Clone)]
@@ -28,11 +29,14 @@ pub struct FetchLimits {
     pub timeout: Duration,
     /// Largest response body or WebSocket message, bytes.
     pub max_bytes: usize,
+    /// Which addresses api and websocket sources may reach (public ones only, unless the operator
+    /// allowed more).
+    pub policy: AddressPolicy,
 }
 
 impl Default for FetchLimits {
     fn default() -> Self {
-        FetchLimits { timeout: Duration::from_secs(5), max_bytes: 1024 * 1024 }
+        FetchLimits { timeout: Duration::from_secs(5), max_bytes: 1024 * 1024, policy: AddressPolicy::public_only() }
     }
 }
 
@@ -168,11 +172,8 @@ pub struct SourceReader {
 impl SourceReader {
     /// A reader with these limits and these chains' RPC URLs (for oracle sources).
     pub fn new(limits: FetchLimits, chains: &[(u64, String)]) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(limits.timeout)
-            .user_agent("triggerx-condition-scheduler")
-            .build()
-            .map_err(|e| e.to_string())?;
+        let builder = reqwest::Client::builder().timeout(limits.timeout).user_agent("triggerx-condition-scheduler");
+        let http = limits.policy.client(builder).map_err(|e| e.to_string())?;
         let mut providers = HashMap::new();
         for (chain_id, url) in chains {
             let provider = triggerx_chain::provider::connect(std::slice::from_ref(url))
@@ -201,11 +202,19 @@ impl SourceReader {
     }
 
     async fn get(&self, url: &str) -> Result<Arc<str>, String> {
-        let mut response = self.http.get(url).send().await.map_err(|e| {
+        let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+        self.limits.policy.check_url(&parsed).map_err(|e| e.to_string())?;
+        let mut response = self.http.get(parsed).send().await.map_err(|e| {
             if e.is_timeout() {
                 format!("timed out after {:?}", self.limits.timeout)
+            } else if let Some(refused) = refusal(&e) {
+                refused
+            } else if e.is_redirect() {
+                "redirect refused".to_string()
+            } else if e.is_connect() {
+                "cannot connect".to_string()
             } else {
-                format!("request failed: {e}")
+                "request failed".to_string()
             }
         })?;
         if !response.status().is_success() {
@@ -229,7 +238,7 @@ impl SourceReader {
         let mut sockets = self.sockets.lock().map_err(|_| "websocket feeds poisoned".to_string())?;
         let subscription = sockets.entry(url.to_string()).or_insert_with(|| {
             let feed = Arc::new(Mutex::new(Feed::default()));
-            let task = tokio::spawn(follow_socket(url.to_string(), feed.clone(), self.limits.max_bytes));
+            let task = tokio::spawn(follow_socket(url.to_string(), feed.clone(), self.limits.clone()));
             Subscription { feed, task }
         });
         let feed = subscription.feed.lock().map_err(|_| "websocket feed poisoned".to_string())?;
@@ -260,12 +269,35 @@ impl Drop for SourceReader {
     }
 }
 
+/// The policy's refusal inside a reqwest error (from the resolver or a redirect), as text.
+fn refusal(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(refused) = inner.downcast_ref::<triggerx_http::OutboundError>() {
+            return Some(refused.to_string());
+        }
+        source = inner.source();
+    }
+    None
+}
+
 /// Keeps one WebSocket connection open (reconnecting with back-off) and the newest text message.
-async fn follow_socket(url: String, feed: Arc<Mutex<Feed>>, max_bytes: usize) {
+async fn follow_socket(url: String, feed: Arc<Mutex<Feed>>, limits: FetchLimits) {
     let mut backoff = Duration::from_millis(500);
+    let max_bytes = limits.max_bytes;
     loop {
         let config = WebSocketConfig::default().max_message_size(Some(max_bytes)).max_frame_size(Some(max_bytes));
-        let failure = match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false).await {
+        let connected = async {
+            let parsed = url::Url::parse(&url).map_err(|e| format!("invalid URL: {e}"))?;
+            let stream = limits.policy.connect(&parsed).await.map_err(|e| e.to_string())?;
+            let handshake = tokio_tungstenite::client_async_tls_with_config(url.as_str(), stream, Some(config), None);
+            match tokio::time::timeout(limits.timeout, handshake).await {
+                Ok(Ok(connected)) => Ok(connected),
+                Ok(Err(_)) => Err("the WebSocket handshake failed".to_string()),
+                Err(_) => Err(format!("the WebSocket handshake timed out after {:?}", limits.timeout)),
+            }
+        };
+        let failure = match connected.await {
             Err(e) => format!("cannot connect: {e}"),
             Ok((mut stream, _)) => {
                 backoff = Duration::from_millis(500);

@@ -15,3 +15,4 @@ pub use condition_triggers::{ConditionTriggerConfig, ConditionTriggerError, Cond
 pub use event_triggers::{EventChain, EventTriggerConfig, EventTriggerError, EventTriggerStats, EventTriggers};
 pub use supervisor::{LeaseSettings, SchedulerConfig, SchedulerHandle, TRIGGERS_LEASE, spawn};
 pub use time_triggers::{MissedPolicy, TimeTriggerConfig, TimeTriggerError, TimeTriggerStats, TimeTriggers};
+pub use triggerx_http::{AddressPolicy, IpNet};

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::watcher::WatcherConfig;
+use triggerx_http::AddressPolicy;
 use triggerx_queue::TaskQueueSender;
 use triggerx_store::Store;
 
 use crate::{
-    ConditionTriggerConfig, ConditionTriggers, EventChain, EventTriggerConfig, EventTriggers, TimeTriggerConfig,
-    TimeTriggers,
+    ConditionTriggerConfig, ConditionTriggers, EventChain, EventTriggerConfig, EventTriggers, FetchLimits,
+    TimeTriggerConfig, TimeTriggers,
 };
 
 /// What the scheduler service runs over.
@@ -28,6 +29,8 @@ pub struct SchedulerConfig {
     pub confirmations: u64,
     /// `None`: this process is the only scheduler and runs at once; `Some`: take turns through the lease.
     pub lease: Option<LeaseSettings>,
+    /// Which addresses condition sources may reach (public only unless the operator allows ranges).
+    pub outbound: AddressPolicy,
 }
 
 /// A running scheduler service.
@@ -51,9 +54,9 @@ pub fn spawn(store: Store, queue: TaskQueueSender, config: SchedulerConfig) -> S
         match &config.lease {
             None => {
                 let time = TimeTriggerConfig::default();
-                spawn_with(&store, &queue, &config.chains, config.confirmations, time, &stopped).join().await;
+                spawn_with(&store, &queue, &config, time, &stopped).join().await;
             }
-            Some(lease) => run_leased(&store, &queue, &config.chains, config.confirmations, lease, stopped).await,
+            Some(lease) => run_leased(&store, &queue, &config, lease, stopped).await,
         }
     });
     SchedulerHandle { stop, task }
@@ -81,11 +84,11 @@ const TAKEOVER_CATCH_UP: Duration = Duration::from_secs(120);
 fn spawn_with(
     store: &Store,
     queue: &TaskQueueSender,
-    chains: &[ChainDeployment],
-    confirmations: u64,
+    config: &SchedulerConfig,
     time_config: TimeTriggerConfig,
     stopped: &tokio::sync::watch::Receiver<bool>,
 ) -> TriggerSchedulers {
+    let (chains, confirmations) = (&config.chains, config.confirmations);
     let time_triggers = TimeTriggers::new(store.clone(), queue.clone(), time_config);
     let event_chains = chains
         .iter()
@@ -98,6 +101,7 @@ fn spawn_with(
     let event_triggers = EventTriggers::new(store.clone(), queue.clone(), event_chains, EventTriggerConfig::default());
     let condition_config = ConditionTriggerConfig {
         chains: chains.iter().map(|c| (c.chain_id, c.rpc_url.clone())).collect(),
+        limits: FetchLimits { policy: config.outbound.clone(), ..Default::default() },
         ..Default::default()
     };
     let condition_triggers = ConditionTriggers::new(store.clone(), queue.clone(), condition_config);
@@ -141,8 +145,7 @@ pub struct LeaseSettings {
 async fn run_leased(
     store: &Store,
     queue: &TaskQueueSender,
-    chains: &[ChainDeployment],
-    confirmations: u64,
+    config: &SchedulerConfig,
     lease: &LeaseSettings,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -164,7 +167,7 @@ async fn run_leased(
                 tracing::info!(holder = %lease.holder, "holding the scheduler lease: running the trigger schedulers");
                 let (stop, inner) = tokio::sync::watch::channel(false);
                 let time_config = TimeTriggerConfig { catch_up_window: TAKEOVER_CATCH_UP, ..Default::default() };
-                running = Some((stop, spawn_with(store, queue, chains, confirmations, time_config, &inner)));
+                running = Some((stop, spawn_with(store, queue, config, time_config, &inner)));
             }
         } else if running.is_some() && renewed.elapsed() >= lease.ttl / 2 {
             // Stop well before the lease expires, so two holders never run at once.

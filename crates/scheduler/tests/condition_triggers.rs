@@ -93,7 +93,11 @@ fn start(store: &Store, chains: Vec<(u64, String)>) -> (Running, TaskQueueReceiv
     let (queue, requests) = in_process();
     let config = ConditionTriggerConfig {
         follow_every: Duration::from_millis(100),
-        limits: FetchLimits { timeout: Duration::from_millis(400), max_bytes: 64 * 1024 },
+        limits: FetchLimits {
+            timeout: Duration::from_millis(400),
+            max_bytes: 64 * 1024,
+            policy: triggerx_scheduler::AddressPolicy::with_loopback(),
+        },
         chains,
         ..Default::default()
     };

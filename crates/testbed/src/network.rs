@@ -237,7 +237,18 @@ impl Network {
         let mut list = self.global_args();
         let name = format!("scheduler-{index}");
         list.extend(
-            ["scheduler", "--redis-url", &self.redis.url(), "--name", &name, "--confirmations", "1"].map(String::from),
+            [
+                "scheduler",
+                "--redis-url",
+                &self.redis.url(),
+                "--name",
+                &name,
+                "--confirmations",
+                "1",
+                "--allow-source-range",
+                "127.0.0.0/8",
+            ]
+            .map(String::from),
         );
         let log = self.options.dir.join(format!("{name}.log"));
         ServiceProcess::spawn(

@@ -32,6 +32,8 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         fees: FeeConfig::default(),
         chains: chains.clone(),
         task_queue: None,
+        limits: Default::default(),
+        outbound: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
     };
     let running = triggerx_api::spawn(store, config)
         .await

@@ -11,7 +11,7 @@ use triggerx_queue::redis_sender;
 use crate::cli::SchedulerArgs;
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
 use crate::commands::open_store;
-use triggerx_scheduler::{LeaseSettings, SchedulerConfig};
+use triggerx_scheduler::{AddressPolicy, LeaseSettings, SchedulerConfig};
 
 /// Runs until Ctrl-C.
 pub async fn run(data_dir: &Path, database_url: Option<&str>, args: SchedulerArgs) -> anyhow::Result<()> {
@@ -25,8 +25,12 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: SchedulerArg
     let holder = args.name.clone().unwrap_or_else(|| format!("scheduler-{}", std::process::id()));
     anyhow::ensure!(args.lease_ttl_ms >= 300, "--lease-ttl-ms must be at least 300");
     let lease = LeaseSettings { holder: holder.clone(), ttl: std::time::Duration::from_millis(args.lease_ttl_ms) };
-    let config =
-        SchedulerConfig { chains: deployment.chains.clone(), confirmations: args.confirmations, lease: Some(lease) };
+    let config = SchedulerConfig {
+        chains: deployment.chains.clone(),
+        confirmations: args.confirmations,
+        lease: Some(lease),
+        outbound: AddressPolicy::allowing(args.allow_source_ranges.clone()),
+    };
     let service = triggerx_scheduler::spawn(store, queue, config);
     println!(
         "scheduler {holder} started ({} chains); waiting for the lease. Ctrl-C stops it.",

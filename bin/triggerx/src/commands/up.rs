@@ -126,7 +126,9 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         }
     };
     let schedulers = (!args.no_schedulers).then(|| {
-        let config = SchedulerConfig { chains: deployment.chains.clone(), confirmations, lease };
+        // The demo serves its price on 127.0.0.1, so `up` (a local network) lets sources reach loopback.
+        let outbound = triggerx_scheduler::AddressPolicy::with_loopback();
+        let config = SchedulerConfig { chains: deployment.chains.clone(), confirmations, lease, outbound };
         triggerx_scheduler::spawn(store.clone(), queue.clone(), config)
     });
     let dispatcher = if args.no_dispatcher {
@@ -161,6 +163,8 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             fees: FeeConfig::default(),
             chains: chains.clone(),
             task_queue: Some(queue),
+            limits: Default::default(),
+            outbound: triggerx_scheduler::AddressPolicy::with_loopback(),
         },
     )
     .await

@@ -6,10 +6,12 @@ use axum::{Extension, Json};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use triggerx_core::address::normalize_address;
+use triggerx_core::condition::ValueSourceType;
 use triggerx_core::ids::JobId;
-use triggerx_core::job::Job;
+use triggerx_core::job::{Job, NewJob, Trigger};
 use triggerx_core::paging::{PageInfo, PageQuery};
 use triggerx_core::task::Task;
+use triggerx_http::AddressPolicy;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -89,6 +91,22 @@ async fn jobs_page(state: &SharedState, owner: Option<&str>, query: PageQuery) -
     Ok(JobsPage { jobs: jobs.iter().map(JobView::from).collect(), page: PageInfo::new(page, total) })
 }
 
+/// Refuses condition sources that name an internal host (loopback, private, link-local, metadata) the
+/// operator did not allow; names that resolve there are refused again by the scheduler at each read.
+fn check_source_hosts(policy: &AddressPolicy, jobs: &[NewJob]) -> ApiResult<()> {
+    for (index, job) in jobs.iter().enumerate() {
+        let Trigger::Condition(condition) = &job.trigger else { continue };
+        if !matches!(condition.value_source_type, ValueSourceType::Api | ValueSourceType::Websocket) {
+            continue;
+        }
+        let field = format!("[{index}].value_source_url");
+        let url = url::Url::parse(&condition.value_source_url)
+            .map_err(|e| ApiError::bad("invalid_url", field.clone(), format!("not a URL: {e}")))?;
+        policy.check_url(&url).map_err(|e| ApiError::bad("invalid_url", field, e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Creates one job, or a chain of linked jobs (job i runs before job i+1), all or nothing.
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = Vec<CreateJobData>,
     responses((status = 200, body = CreateJobsResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -111,10 +129,11 @@ pub async fn create_jobs(
         ApiError::bad("invalid_type", field.trim_start_matches('.'), e.into_inner().to_string())
     })?;
     let validated = validate_job_chain(&jobs, Utc::now())?;
+    check_source_hosts(&state.outbound, &validated)?;
     if let Some(first) = validated.first() {
         caller.require_owner(&first.user_address)?;
     }
-    state.chains.check_job_owners(&validated).await?;
+    state.chains.check_job_owners(&caller, &validated).await?;
     let created = state.store.create_jobs(&validated).await?;
     tracing::debug!(owner = %validated[0].user_address, jobs = created.jobs.len(), "jobs created");
     Ok(Json(CreateJobsResponse {

@@ -3,8 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use triggerx_core::keeper::{Keeper, KeeperForm, KeeperUpsert};
+
+use triggerx_core::address::normalize_address;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -65,28 +68,65 @@ pub async fn upsert_keeper(
     Ok(Json(state.store.upsert_keeper(&body).await?))
 }
 
-/// Records a keeper sign-up form.
+/// Records a keeper sign-up form: sent by an admin key, or signed by the keeper itself (its consensus key
+/// once registered, else its own address), so nobody else redirects its rewards or its alerts.
 #[utoipa::path(post, path = "/api/keepers/form", tag = "keepers", request_body = KeeperForm,
-    responses((status = 201, body = Keeper), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+    responses((status = 201, body = Keeper), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn keeper_form(
     State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<KeeperForm>,
 ) -> ApiResult<(StatusCode, Json<Keeper>)> {
+    if caller.require_admin().is_err() {
+        if body.signature.is_none() {
+            return Err(ApiError::Forbidden(
+                "only the keeper (a form signed by its consensus key, with signed_at) or an admin key may change a \
+                 keeper's record"
+                    .into(),
+            ));
+        }
+        let signer = body.signer(Utc::now().timestamp())?;
+        let keeper_address = normalize_address(&body.keeper_address, "keeper_address")?;
+        let expected = match state.store.keeper_by_address(&keeper_address).await? {
+            Some(known) if !known.consensus_address.is_empty() => known.consensus_address,
+            _ => keeper_address,
+        };
+        if !format!("{signer:#x}").eq_ignore_ascii_case(&expected) {
+            return Err(ApiError::Forbidden(format!(
+                "the form is signed by {signer:#x}; only {expected} (the keeper's consensus key) or an admin key may \
+                 change this keeper's record"
+            )));
+        }
+    }
     Ok((StatusCode::CREATED, Json(state.store.submit_keeper_form(&body).await?)))
+}
+
+/// The keeper record as `caller` may see it: contact fields only for admins.
+fn shown_to(caller: &Caller, keeper: Keeper) -> Keeper {
+    if caller.require_admin().is_ok() { keeper } else { keeper.without_contacts() }
 }
 
 /// Keepers that may perform tasks now (registered and online).
 #[utoipa::path(get, path = "/api/keepers/performers", tag = "keepers",
     responses((status = 200, body = KeeperList)), security(("api_key" = [])))]
-pub async fn performers(State(state): State<SharedState>) -> ApiResult<Json<KeeperList>> {
-    Ok(Json(KeeperList { keepers: state.store.performers().await? }))
+pub async fn performers(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<KeeperList>> {
+    let keepers = state.store.performers().await?.into_iter().map(|k| shown_to(&caller, k)).collect();
+    Ok(Json(KeeperList { keepers }))
 }
 
 /// One keeper.
 #[utoipa::path(get, path = "/api/keepers/{id}", tag = "keepers", params(("id" = i64, Path)),
     responses((status = 200, body = Keeper), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
-pub async fn get_keeper(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<Keeper>> {
-    Ok(Json(keeper_by_path(&state, &id).await?))
+pub async fn get_keeper(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Keeper>> {
+    Ok(Json(shown_to(&caller, keeper_by_path(&state, &id).await?)))
 }
 
 /// A keeper's executed-task count.
