@@ -342,6 +342,9 @@ pub struct ApiArgs {
     /// by default jobs naming loopback, private, link-local or metadata addresses are refused.
     #[arg(long = "allow-source-range", value_name = "CIDR")]
     pub allow_source_ranges: Vec<triggerx_scheduler::IpNet>,
+    /// Most live jobs (pending, running, paused) one owner's key may have (admin keys are not limited).
+    #[arg(long, env = "TRIGGERX_MAX_JOBS_PER_OWNER", default_value_t = triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER)]
+    pub max_live_jobs_per_owner: i64,
 }
 
 /// `triggerx apikey ...`.

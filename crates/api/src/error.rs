@@ -37,6 +37,9 @@ pub enum ApiError {
         /// The key's limit.
         limit: i64,
     },
+    /// 429: the owner is at a quota (live jobs).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// 503: a dependency (database, Redis) is unavailable.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -93,6 +96,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", Some("Content-Type".into()))
             }
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+            ApiError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", None),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }

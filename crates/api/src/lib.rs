@@ -131,7 +131,12 @@ pub struct ApiConfig {
     pub limits: ServerLimits,
     /// Which hosts condition sources of new jobs may name (public ones only unless ranges are allowed).
     pub outbound: AddressPolicy,
+    /// Most live jobs (pending, running, paused) one owner's key may have; admin keys are not limited.
+    pub max_live_jobs_per_owner: i64,
 }
+
+/// Default of [`ApiConfig::max_live_jobs_per_owner`].
+pub const DEFAULT_MAX_LIVE_JOBS_PER_OWNER: i64 = 1_000;
 
 /// Builds the shared state for `store` and `config`.
 pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState, StartError> {
@@ -149,6 +154,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         metrics: metrics::prometheus(),
         task_queue: config.task_queue.clone(),
         outbound: config.outbound.clone(),
+        max_live_jobs_per_owner: config.max_live_jobs_per_owner,
     }))
 }
 

@@ -29,6 +29,8 @@ pub struct AppState {
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
     /// Which hosts condition sources may name.
     pub outbound: triggerx_http::AddressPolicy,
+    /// Most live jobs per owner key.
+    pub max_live_jobs_per_owner: i64,
 }
 
 /// State as handlers receive it.

@@ -106,6 +106,7 @@ pub async fn spawn_with_chains(
         task_queue: None,
         limits: Default::default(),
         outbound: Default::default(),
+        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
     };
     triggerx_api::spawn(store, config).await.unwrap()
 }

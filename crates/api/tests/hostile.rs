@@ -202,6 +202,7 @@ async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
         task_queue: None,
         limits,
         outbound: Default::default(),
+        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
     };
     let server = triggerx_api::spawn(store, config).await.unwrap();
     let mut slow = Vec::new();

@@ -77,3 +77,69 @@ async fn only_the_on_chain_owner_can_post_a_job() {
     assert_eq!(status, 200, "the owner's own job: {created}");
     assert_eq!(created["job_ids"], json!([job_id.to_string()]));
 }
+
+/// Review H7: one owner key could create jobs without bound (60,000 a minute at the default rate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
+    let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
+    let deployment = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+    let owner = &anvil.accounts[1];
+    let owner_text = format!("{:#x}", owner.address);
+    let key = store.create_api_key(Some(&owner_text), false, None).await.unwrap().key;
+    let config = triggerx_api::ApiConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        redis_url: None,
+        fees: Default::default(),
+        chains: vec![deployment.clone()],
+        task_queue: None,
+        limits: Default::default(),
+        outbound: Default::default(),
+        max_live_jobs_per_owner: 2,
+    };
+    let api = triggerx_api::spawn(store.clone(), config).await.unwrap();
+    let counter = deployment.address("Counter").unwrap();
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let registration = JobRegistration::interval("poke", counter, 60, 3600);
+        let job_id = register_job(&anvil.rpc_url, &owner.private_key, deployment.contracts.job_registry, &registration)
+            .await
+            .unwrap();
+        let body = json!([{
+            "job_id": job_id.to_string(), "user_address": owner_text, "job_title": "poke", "task_definition_id": 1,
+            "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
+            "created_chain_id": "31338", "target_chain_id": "31338", "target_contract_address": format!("{counter:#x}"),
+            "target_function": "increment", "abi": TEST_ABI, "arg_type": 1, "arguments": ["5"]
+        }]);
+        let response = client
+            .post(format!("http://{}/api/jobs", api.address))
+            .header("X-Api-Key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answers.push((response.status().as_u16(), response.json::<Value>().await.unwrap()));
+        ids.push(job_id);
+    }
+    assert_eq!(answers[0].0, 200, "{}", answers[0].1);
+    assert_eq!(answers[1].0, 200, "{}", answers[1].1);
+    assert_eq!(
+        (answers[2].0, answers[2].1["error"]["code"].as_str()),
+        (429, Some("quota_exceeded")),
+        "{}",
+        answers[2].1
+    );
+    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 2, "the third was not stored");
+    // A deleted job frees its place.
+    let deleted = client
+        .delete(format!("http://{}/api/jobs/{}", api.address, ids[0]))
+        .header("X-Api-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 1);
+}

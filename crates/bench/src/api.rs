@@ -81,6 +81,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
         task_queue: None,
         limits: Default::default(),
         outbound: Default::default(),
+        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
     };
     let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let base = format!("http://{}", api.address);

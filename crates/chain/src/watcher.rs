@@ -128,6 +128,9 @@ pub struct LogWatcher<C: CheckpointStore> {
     filters: RwLock<BTreeMap<FilterId, LogFilter>>,
     next_filter: AtomicU64,
     state: Mutex<Option<Checkpoint>>,
+    /// Blocks per `getLogs` query now: `max_range`, halved each time the node refuses a query (too
+    /// many results, response too large) and doubled back after each query it answers.
+    span: AtomicU64,
 }
 
 impl<C: CheckpointStore> LogWatcher<C> {
@@ -141,6 +144,7 @@ impl<C: CheckpointStore> LogWatcher<C> {
             filters: Default::default(),
             next_filter: AtomicU64::new(1),
             state: Mutex::new(None),
+            span: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -213,7 +217,8 @@ impl<C: CheckpointStore> LogWatcher<C> {
             return Ok(Batch { events, from: None, to: None, to_timestamp: None, checkpoint });
         }
         let from = checkpoint.next_block;
-        let to = safe.min(from + self.config.max_range.max(1) - 1);
+        let max_range = self.config.max_range.max(1);
+        let mut to = safe.min(from + self.span.load(Ordering::Relaxed).clamp(1, max_range) - 1);
         let filters = self.filters.read().await.clone();
         let (anchor, anchor_time, logs) = loop {
             let (before, time) =
@@ -221,7 +226,23 @@ impl<C: CheckpointStore> LogWatcher<C> {
             let logs = if filters.is_empty() {
                 Vec::new()
             } else {
-                self.provider.get_logs(&range_filter(&filters, from, to)).await?
+                match self.provider.get_logs(&range_filter(&filters, from, to)).await {
+                    Ok(logs) => {
+                        let span = self.span.load(Ordering::Relaxed);
+                        self.span.store(span.saturating_mul(2).min(max_range), Ordering::Relaxed);
+                        logs
+                    }
+                    // Providers refuse ranges with too many results or too large a response; a
+                    // smaller range gets through, down to one block (then the error stands).
+                    Err(e) if to > from => {
+                        let half = (to - from).div_ceil(2);
+                        self.span.store(half, Ordering::Relaxed);
+                        tracing::warn!(watcher = %self.name, from, to, error = %e, "getLogs refused; halving the range to {half} blocks");
+                        to = from + half - 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             };
             let after = self.block_hash(to).await?;
             if after == Some(before) {

@@ -539,3 +539,50 @@ async fn cost_prediction_before_a_job_exists_covers_the_real_hub_call() {
     assert!(before_job.gas >= used, "the pre-job estimate covers the real call");
     assert!(before_job.gas <= used + HUB_OVERHEAD_GAS / 2, "the overhead allowance is not wildly high");
 }
+
+/// Review M1: a range whose logs exceed the provider's limit was retried for ever, so no event job on
+/// the chain fired again. The watcher halves the range until the node answers, and loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_the_node_refuses_is_split_until_it_answers() {
+    let chain = Chain::start().await;
+    let proxy = triggerx_testbed::rpc_proxy::RpcProxy::start(&chain.anvil.rpc_url).await.unwrap();
+    proxy.set("eth_getLogs", Some(triggerx_testbed::rpc_proxy::Fault::LimitResults(50)));
+    let dir = memory_store_dir();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    let start = chain.plain.get_block_number().await.unwrap() + 1;
+    let emitter = EventEmitter::new(chain.address("EventEmitter"), chain.wallet(6));
+    let to = chain.anvil.accounts[7].address;
+    for block in 0..8u64 {
+        landed(emitter.emitMany(to, U256::from(40), U256::from(block * 1000))).await.unwrap();
+    }
+    let via_proxy = ProviderBuilder::new().connect_http(proxy.url.parse().unwrap()).erased();
+    let config = WatcherConfig {
+        confirmations: 0,
+        max_range: 1000,
+        reorg_window: 64,
+        start_block: Some(start),
+        poll_interval: Duration::from_millis(50),
+    };
+    let w = LogWatcher::new(via_proxy, "l2-limited", config, store);
+    w.add_filter(LogFilter {
+        address: Some(chain.address("EventEmitter")),
+        topic0: Some(EventEmitter::Transfer::SIGNATURE_HASH),
+    })
+    .await;
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "stalled after {} logs", seen.len());
+        let batch = w.next_batch().await.unwrap();
+        let Some(to) = batch.to else { break };
+        assert!(to - batch.from.unwrap() < 2, "a range the node answers holds at most 50 logs (40 per block)");
+        seen.extend(transfer_values(&batch.events));
+        w.commit(&batch).await.unwrap();
+    }
+    assert_eq!(seen.len(), 320, "every log of the 8 blocks, once");
+    seen.dedup();
+    assert_eq!(seen.len(), 320, "none twice");
+    for block in 0..8u64 {
+        assert_eq!(seen.iter().filter(|v| **v / 1000 == block).count(), 40, "block {block}");
+    }
+}

@@ -80,3 +80,32 @@ pub struct UpdateApiKeyRequest {
     pub is_active: Option<bool>,
     pub rate_limit: Option<i64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(owner: Option<&str>, is_admin: bool) -> ApiKeyInfo {
+        ApiKeyInfo {
+            id: 1,
+            key_prefix: "TGRX-1".into(),
+            owner: owner.map(str::to_string),
+            is_admin,
+            is_active: true,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            success_count: 0,
+            failed_count: 0,
+            last_used: None,
+            created_at: 0,
+        }
+    }
+
+    /// Review M6 (g): a row with neither an owner nor the admin flag (imported, migrated) was an admin.
+    #[test]
+    fn a_key_without_owner_or_admin_flag_has_no_role() {
+        assert_eq!(key(None, false).role(), None);
+        assert_eq!(key(None, true).role(), Some(Role::Admin));
+        assert_eq!(key(Some("0xab"), false).role(), Some(Role::Owner("0xab".into())));
+        assert_eq!(key(Some("0xab"), true).role(), Some(Role::Admin));
+    }
+}

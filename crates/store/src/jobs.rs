@@ -107,6 +107,17 @@ impl Store {
 
     /// Jobs of `owner` (or all, for `None`), oldest first, without deleted ones unless asked. Returns the
     /// page and the total count.
+    /// Jobs of `owner` that may still run (pending, running or paused).
+    pub async fn live_job_count(&self, owner: &str) -> Result<i64, StoreError> {
+        let count = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs WHERE user_address = $1 AND status IN ('pending', 'running', 'paused')",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
     pub async fn list_jobs(
         &self,
         owner: Option<&str>,

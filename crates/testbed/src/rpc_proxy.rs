@@ -29,6 +29,9 @@ pub enum Fault {
     WithholdAnswer,
     /// Answers 503 without forwarding (the node is down).
     Refuse,
+    /// Forwards, and answers a result array longer than this with the JSON-RPC error public
+    /// providers give (`-32005 query returned more than N results`) instead.
+    LimitResults(usize),
 }
 
 #[derive(Clone)]
@@ -128,7 +131,23 @@ async fn relay(State(shared): State<Shared>, body: Bytes) -> impl IntoResponse {
     match fault {
         Some(Fault::DelayAnswer(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::WithholdAnswer) => std::future::pending::<()>().await,
+        Some(Fault::LimitResults(limit)) => return (status, limited(bytes, limit)),
         _ => {}
     }
     (status, bytes)
+}
+
+/// `answer` with a result array over `limit` entries replaced by a provider's "too many results" error.
+fn limited(answer: Bytes, limit: usize) -> Bytes {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&answer) else { return answer };
+    let over = value.get("result").and_then(|r| r.as_array()).is_some_and(|r| r.len() > limit);
+    if !over {
+        return answer;
+    }
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": value.get("id").cloned().unwrap_or(serde_json::Value::Null),
+        "error": {"code": -32005, "message": format!("query returned more than {limit} results")},
+    });
+    Bytes::from(error.to_string())
 }

@@ -34,6 +34,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         task_queue: None,
         limits: Default::default(),
         outbound: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
+        max_live_jobs_per_owner: args.max_live_jobs_per_owner,
     };
     let running = triggerx_api::spawn(store, config)
         .await

@@ -165,6 +165,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             task_queue: Some(queue),
             limits: Default::default(),
             outbound: triggerx_scheduler::AddressPolicy::with_loopback(),
+            max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
         },
     )
     .await

@@ -132,6 +132,18 @@ pub async fn create_jobs(
     check_source_hosts(&state.outbound, &validated)?;
     if let Some(first) = validated.first() {
         caller.require_owner(&first.user_address)?;
+        if caller.owner_scope().is_some() {
+            let live = state.store.live_job_count(&first.user_address).await?;
+            let limit = state.max_live_jobs_per_owner;
+            if live + validated.len() as i64 > limit {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "{} has {live} live jobs; this request would make {}, over the limit of {limit} per owner (delete \
+                     finished jobs, or ask the operator)",
+                    first.user_address,
+                    live + validated.len() as i64
+                )));
+            }
+        }
     }
     state.chains.check_job_owners(&caller, &validated).await?;
     let created = state.store.create_jobs(&validated).await?;
