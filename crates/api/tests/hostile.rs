@@ -54,6 +54,20 @@ async fn condition_sources_naming_internal_hosts_are_refused() {
     assert_eq!(status, StatusCode::OK, "a public host is fine: {body}");
 }
 
+/// Issue "Hostile input", item 8: the body the TypeScript SDK posts for every time job is accepted as
+/// it is (the scheduler test `the_sdk_body_of_an_interval_job_runs_until_its_frame_ends` runs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_body_is_accepted_as_it_is() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    let body = triggerx_testbed::fixtures::sdk_interval_job_body("77", OWNER_A, 30, 3600);
+    let (status, created) = api.post("/api/jobs", &api.admin, json!([body])).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (_, view) = api.get("/api/jobs/77", &api.key_a).await;
+    assert_eq!(view["job_data"]["status"], json!("pending"), "{view}");
+    assert_eq!(view["job_data"]["recurring"], json!(false));
+    assert!(view["time_job_data"]["next_execution_timestamp"].is_string(), "{view}");
+}
+
 fn signed_form(signer: &PrivateKeySigner, keeper: &str, rewards: &str, email: &str, signed_at: i64) -> Value {
     let form = triggerx_core::keeper::KeeperForm {
         keeper_name: "kay".into(),

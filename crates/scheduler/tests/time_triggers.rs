@@ -190,3 +190,25 @@ async fn an_occurrence_is_recorded_only_once_its_request_is_handled() {
     assert_eq!(store.require_job(one_shot).await.unwrap().status, JobStatus::Completed);
     running.stop().await;
 }
+
+/// Issue "Hostile input", item 8: the TypeScript SDK (`sdk-triggerx`) sends `"recurring": false` and
+/// `"custom": true` for every time job, with the balances and the cost prediction as JSON numbers. The
+/// original ran interval jobs until `time_frame` ended whatever `recurring` said; so does this server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_body_of_an_interval_job_runs_until_its_frame_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let sdk_body = triggerx_testbed::fixtures::sdk_interval_job_body("77", OWNER, 1, 4);
+    let job: CreateJobData = serde_json::from_value(sdk_body).unwrap();
+    let job = create(&store, job).await;
+    let first = store.require_job(job).await.unwrap();
+    let triggerx_core::job::Trigger::Time(t) = &first.spec.trigger else { panic!("time job") };
+    let start_at = t.next_execution_timestamp.unwrap();
+    let (running, mut requests) = start(&store, MissedPolicy::RunLatest);
+    let seen =
+        collect(&mut requests, job, Duration::from_millis((start_at + 4_800 - now_millis()).max(0) as u64)).await;
+    running.stop().await;
+    assert!(seen.len() >= 3, "ran {} times, not once: {seen:?}", seen.len());
+    assert_eq!(seen[..3], [start_at, start_at + 1_000, start_at + 2_000]);
+    assert_eq!(store.require_job(job).await.unwrap().status, JobStatus::Expired, "until the frame ran out");
+}

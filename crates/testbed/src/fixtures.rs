@@ -54,3 +54,17 @@ pub async fn create_job(store: &Store, job: CreateJobData) -> Result<JobId, Test
     let created = store.create_jobs(&jobs).await?;
     created.jobs.first().map(|job| job.spec.job_id).ok_or_else(|| TestbedError::Tool("no job was created".into()))
 }
+
+/// Exactly the JSON body the TypeScript SDK (`sdk-triggerx`) builds for an interval time job: its field
+/// set and JSON types (balances and the cost prediction as numbers, `"custom": true`, `"recurring": false`).
+pub fn sdk_interval_job_body(id: &str, owner: &str, interval: u64, time_frame: u64) -> serde_json::Value {
+    serde_json::json!({
+        "job_id": id, "user_address": owner, "ether_balance": 50000000000000000u64, "token_balance": 0,
+        "job_title": "sdk interval", "task_definition_id": 1, "custom": true, "time_frame": time_frame,
+        "recurring": false, "job_cost_prediction": 0.000123, "timezone": "Asia/Kolkata", "created_chain_id": "31338",
+        "schedule_type": "interval", "time_interval": interval, "cron_expression": "", "specific_schedule": "",
+        "target_chain_id": "31338", "target_contract_address": TEST_TARGET, "target_function": "increment",
+        "abi": TEST_ABI, "arg_type": 1, "arguments": ["5"], "dynamic_arguments_script_url": "", "is_imua": false,
+        "is_safe": false, "safe_name": "", "safe_address": "", "language": ""
+    })
+}
