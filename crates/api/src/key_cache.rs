@@ -47,16 +47,6 @@ impl KeyCache {
         Ok(info)
     }
 
-    /// Lookups cached now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
     /// Forgets every cached lookup (after a key changes through this server).
     pub fn clear(&self) {
         self.lock().clear();

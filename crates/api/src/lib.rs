@@ -138,6 +138,24 @@ pub struct ApiConfig {
 /// Default of [`ApiConfig::max_live_jobs_per_owner`].
 pub const DEFAULT_MAX_LIVE_JOBS_PER_OWNER: i64 = 1_000;
 
+impl ApiConfig {
+    /// A server on `listen` with every other setting at its default: in-process rate limits, default
+    /// fees, no chains (admin keys create jobs), no task queue, default limits, public condition sources
+    /// only, the default job quota. Callers change what they need with `..ApiConfig::on(listen)`.
+    pub fn on(listen: SocketAddr) -> ApiConfig {
+        ApiConfig {
+            listen,
+            redis_url: None,
+            fees: FeeConfig::default(),
+            chains: Vec::new(),
+            task_queue: None,
+            limits: ServerLimits::default(),
+            outbound: AddressPolicy::public_only(),
+            max_live_jobs_per_owner: DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
+        }
+    }
+}
+
 /// Builds the shared state for `store` and `config`.
 pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState, StartError> {
     let limiter = match &config.redis_url {

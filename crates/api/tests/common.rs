@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use triggerx_api::{ApiConfig, FeeConfig, RunningApi};
+use triggerx_api::{ApiConfig, RunningApi};
 use triggerx_store::{Backend, Store};
 use triggerx_testbed::databases::fresh_store;
 
@@ -98,16 +98,7 @@ pub async fn spawn_with_chains(
     redis_url: Option<String>,
     chains: Vec<triggerx_api::ChainDeployment>,
 ) -> RunningApi {
-    let config = ApiConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        redis_url,
-        fees: FeeConfig::default(),
-        chains,
-        task_queue: None,
-        limits: Default::default(),
-        outbound: Default::default(),
-        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
-    };
+    let config = ApiConfig { redis_url, chains, ..ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))) };
     triggerx_api::spawn(store, config).await.unwrap()
 }
 

@@ -13,7 +13,7 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use triggerx_api::{ApiConfig, FeeConfig, ServerLimits};
+use triggerx_api::{ApiConfig, ServerLimits};
 use triggerx_store::Backend;
 use triggerx_testbed::databases::fresh_store;
 
@@ -208,16 +208,7 @@ async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
     let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
     let key = store.create_api_key(Some(OWNER_A), false, None).await.unwrap().key;
     let limits = ServerLimits { header_read_timeout: Duration::from_secs(1), ..Default::default() };
-    let config = ApiConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        redis_url: None,
-        fees: FeeConfig::default(),
-        chains: Vec::new(),
-        task_queue: None,
-        limits,
-        outbound: Default::default(),
-        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
-    };
+    let config = ApiConfig { limits, ..ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))) };
     let server = triggerx_api::spawn(store, config).await.unwrap();
     let mut slow = Vec::new();
     for _ in 0..100 {

@@ -5,23 +5,39 @@
 
 mod common;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use serde_json::{Value, json};
-use triggerx_chain::deploy::{ChainRole, deploy_chain};
+use triggerx_chain::deploy::{ChainDeployment, ChainRole, deploy_chain};
 use triggerx_chain::jobs::{JobRegistration, register_job};
-use triggerx_devnet::anvil::{AnvilOptions, spawn_anvil};
-use triggerx_store::Backend;
+use triggerx_devnet::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
+use triggerx_store::{Backend, Store};
 use triggerx_testbed::databases::fresh_store;
 use triggerx_testbed::fixtures::TEST_ABI;
 
 use crate::common::spawn_with_chains;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_on_chain_owner_can_post_a_job() {
+/// An anvil chain with the contracts deployed and a fresh SQLite store.
+async fn chain_and_store() -> (AnvilInstance, ChainDeployment, Store, tempfile::TempDir) {
     let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
     let deployment = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+    (anvil, deployment, store, dir)
+}
+
+/// The body posting on-chain job `job_id` (an interval job on `counter`) for `user`.
+fn job_body(job_id: U256, user: &str, counter: Address) -> Value {
+    json!([{
+        "job_id": job_id.to_string(), "user_address": user, "job_title": "poke", "task_definition_id": 1,
+        "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
+        "created_chain_id": "31338", "target_chain_id": "31338", "target_contract_address": format!("{counter:#x}"),
+        "target_function": "increment", "abi": TEST_ABI, "arg_type": 1, "arguments": ["5"]
+    }])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_on_chain_owner_can_post_a_job() {
+    let (anvil, deployment, store, _dir) = chain_and_store().await;
     let key = store.create_api_key(None, true, None).await.unwrap().key;
     let api = spawn_with_chains(store.clone(), None, vec![deployment.clone()]).await;
     let (owner, stranger) = (&anvil.accounts[1], &anvil.accounts[2]);
@@ -30,14 +46,7 @@ async fn only_the_on_chain_owner_can_post_a_job() {
     let job_id = register_job(&anvil.rpc_url, &owner.private_key, deployment.contracts.job_registry, &registration)
         .await
         .unwrap();
-    let body = |job_id: U256, user: String| {
-        json!([{
-            "job_id": job_id.to_string(), "user_address": user, "job_title": "poke", "task_definition_id": 1,
-            "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
-            "created_chain_id": "31338", "target_chain_id": "31338", "target_contract_address": format!("{counter:#x}"),
-            "target_function": "increment", "abi": TEST_ABI, "arg_type": 1, "arguments": ["5"]
-        }])
-    };
+    let body = |job_id: U256, user: String| job_body(job_id, &user, counter);
     let client = reqwest::Client::new();
     let post = |body: Value| {
         let (client, key, url) = (client.clone(), key.clone(), format!("http://{}/api/jobs", api.address));
@@ -81,22 +90,14 @@ async fn only_the_on_chain_owner_can_post_a_job() {
 /// Review H7: one owner key could create jobs without bound (60,000 a minute at the default rate).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
-    let anvil = spawn_anvil(&AnvilOptions::automine(31338)).await.unwrap();
-    let deployment = deploy_chain(&anvil.rpc_url, &anvil.accounts[0].private_key, ChainRole::L2).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+    let (anvil, deployment, store, _dir) = chain_and_store().await;
     let owner = &anvil.accounts[1];
     let owner_text = format!("{:#x}", owner.address);
     let key = store.create_api_key(Some(&owner_text), false, None).await.unwrap().key;
     let config = triggerx_api::ApiConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        redis_url: None,
-        fees: Default::default(),
         chains: vec![deployment.clone()],
-        task_queue: None,
-        limits: Default::default(),
-        outbound: Default::default(),
         max_live_jobs_per_owner: 2,
+        ..triggerx_api::ApiConfig::on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     };
     let api = triggerx_api::spawn(store.clone(), config).await.unwrap();
     let counter = deployment.address("Counter").unwrap();
@@ -108,12 +109,7 @@ async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
         let job_id = register_job(&anvil.rpc_url, &owner.private_key, deployment.contracts.job_registry, &registration)
             .await
             .unwrap();
-        let body = json!([{
-            "job_id": job_id.to_string(), "user_address": owner_text, "job_title": "poke", "task_definition_id": 1,
-            "time_frame": 3600, "recurring": true, "schedule_type": "interval", "time_interval": 60,
-            "created_chain_id": "31338", "target_chain_id": "31338", "target_contract_address": format!("{counter:#x}"),
-            "target_function": "increment", "abi": TEST_ABI, "arg_type": 1, "arguments": ["5"]
-        }]);
+        let body = job_body(job_id, &owner_text, counter);
         let response = client
             .post(format!("http://{}/api/jobs", api.address))
             .header("X-Api-Key", &key)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_api::ApiConfig;
 use triggerx_store::Store;
 use triggerx_testbed::databases::{fresh_database_url, fresh_postgres_database};
 
@@ -73,16 +73,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     };
     let store = Store::connect(&url).await.context("opening the benchmark database")?;
     let key = store.create_api_key(None, true, Some(10_000_000)).await?.key;
-    let config = ApiConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        redis_url: None,
-        fees: FeeConfig::default(),
-        chains: Vec::new(),
-        task_queue: None,
-        limits: Default::default(),
-        outbound: Default::default(),
-        max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
-    };
+    let config = ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0)));
     let api = triggerx_api::spawn(store.clone(), config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let base = format!("http://{}", api.address);
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;

@@ -296,6 +296,17 @@ fn transfer_values(events: &[WatchEvent]) -> Vec<u64> {
 }
 
 async fn watcher(chain: &Chain, store: Store, name: &str, start: u64) -> LogWatcher<Store> {
+    watcher_through(chain.plain.clone(), chain, store, name, start).await
+}
+
+/// A watcher of the emitter's Transfer logs reading the chain through `provider`.
+async fn watcher_through(
+    provider: DynProvider,
+    chain: &Chain,
+    store: Store,
+    name: &str,
+    start: u64,
+) -> LogWatcher<Store> {
     let config = WatcherConfig {
         confirmations: 0,
         max_range: 1000,
@@ -303,7 +314,7 @@ async fn watcher(chain: &Chain, store: Store, name: &str, start: u64) -> LogWatc
         start_block: Some(start),
         poll_interval: Duration::from_millis(50),
     };
-    let watcher = LogWatcher::new(chain.plain.clone(), name, config, store);
+    let watcher = LogWatcher::new(provider, name, config, store);
     watcher
         .add_filter(LogFilter {
             address: Some(chain.address("EventEmitter")),
@@ -556,19 +567,7 @@ async fn a_range_the_node_refuses_is_split_until_it_answers() {
         landed(emitter.emitMany(to, U256::from(40), U256::from(block * 1000))).await.unwrap();
     }
     let via_proxy = ProviderBuilder::new().connect_http(proxy.url.parse().unwrap()).erased();
-    let config = WatcherConfig {
-        confirmations: 0,
-        max_range: 1000,
-        reorg_window: 64,
-        start_block: Some(start),
-        poll_interval: Duration::from_millis(50),
-    };
-    let w = LogWatcher::new(via_proxy, "l2-limited", config, store);
-    w.add_filter(LogFilter {
-        address: Some(chain.address("EventEmitter")),
-        topic0: Some(EventEmitter::Transfer::SIGNATURE_HASH),
-    })
-    .await;
+    let w = watcher_through(via_proxy, &chain, store, "l2-limited", start).await;
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {

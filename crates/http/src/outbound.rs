@@ -53,11 +53,6 @@ impl AddressPolicy {
         AddressPolicy::allowing(ranges)
     }
 
-    /// The ranges allowed beyond public addresses.
-    pub fn allowed(&self) -> &[IpNet] {
-        &self.allowed
-    }
-
     /// True when a connection to `address` is allowed.
     pub fn permits(&self, address: IpAddr) -> bool {
         !is_internal(address) || self.allowed.iter().any(|range| range.contains(&address))
@@ -109,12 +104,8 @@ impl AddressPolicy {
         self.check_url(url)?;
         let host = url.host_str().ok_or_else(|| OutboundError::BadUrl("the URL has no host".into()))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        // The url crate knows the default ports of http(s) and ws(s); check_url allowed no other scheme.
         let port = url.port_or_known_default().unwrap_or(80);
-        let port = match url.scheme() {
-            "ws" if url.port().is_none() => 80,
-            "wss" if url.port().is_none() => 443,
-            _ => port,
-        };
         let mut last = OutboundError::Unresolved(host.to_string());
         for address in self.resolve(host, port).await? {
             match tokio::net::TcpStream::connect(address).await {

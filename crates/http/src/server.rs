@@ -13,6 +13,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -67,18 +68,18 @@ pub fn guarded(router: Router, limits: &ServerLimits) -> Router {
                 response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
                 return response;
             };
-            // A panicking handler must not take the connection's other requests with it, nor leave a
-            // bare connection reset: it becomes a 500 with the usual body.
-            let handled = tokio::spawn(tokio::time::timeout(request_timeout, next.run(request)));
-            match handled.await {
+            // A panicking handler becomes a 500 with the usual body instead of a bare connection reset;
+            // caught in place (no task per request), so a client that goes away still cancels it.
+            let handled = std::panic::AssertUnwindSafe(tokio::time::timeout(request_timeout, next.run(request)));
+            match handled.catch_unwind().await {
                 Ok(Ok(response)) => response,
                 Ok(Err(_elapsed)) => error_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "timeout",
                     &format!("the request took longer than {} s", request_timeout.as_secs()),
                 ),
-                Err(join) => {
-                    tracing::error!(error = %join, "request handler panicked");
+                Err(_panic) => {
+                    tracing::error!("request handler panicked");
                     error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
                 }
             }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_api::ApiConfig;
 use triggerx_chain::deployment::Deployment;
 use triggerx_store::Store;
 
@@ -27,14 +27,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
     let store = open_store(data_dir, database_url).await?;
     let admin_key = ensure_admin_key(&store, data_dir).await?;
     let config = ApiConfig {
-        listen: args.listen,
         redis_url: args.redis_url.clone(),
-        fees: FeeConfig::default(),
         chains: chains.clone(),
-        task_queue: None,
-        limits: Default::default(),
         outbound: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
         max_live_jobs_per_owner: args.max_live_jobs_per_owner,
+        ..ApiConfig::on(args.listen)
     };
     let running = triggerx_api::spawn(store, config)
         .await

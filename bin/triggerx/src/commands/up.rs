@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use triggerx_api::{ApiConfig, FeeConfig};
+use triggerx_api::ApiConfig;
 use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::deploy::ChainRole;
 use triggerx_chain::hub::trust_dispatcher;
@@ -158,14 +158,10 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let api = triggerx_api::spawn(
         store.clone(),
         ApiConfig {
-            listen: args.api_listen,
-            redis_url: None,
-            fees: FeeConfig::default(),
             chains: chains.clone(),
             task_queue: Some(queue),
-            limits: Default::default(),
             outbound: triggerx_scheduler::AddressPolicy::with_loopback(),
-            max_live_jobs_per_owner: triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
+            ..ApiConfig::on(args.api_listen)
         },
     )
     .await
