@@ -446,6 +446,22 @@ fn job_cli_creates_and_manages_a_job(
                 .unwrap()
         })
     };
+    // Refused by the server, not by local validation (its address policy): still before any gas.
+    let refused = job(&[
+        &[
+            "create",
+            "--condition",
+            "greater_than",
+            "--lower",
+            "100",
+            "--source-url",
+            "http://169.254.169.254/latest/meta-data/",
+        ][..],
+        &base[..],
+    ]
+    .concat());
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("internal address"), "{}", text(&refused));
     assert!(registered().is_empty(), "refused jobs cost no gas and register nothing");
 
     let created =

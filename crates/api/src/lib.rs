@@ -42,6 +42,7 @@ pub use triggerx_chain::deploy::ChainDeployment;
 pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenApi) {
     let protected = OpenApiRouter::new()
         .routes(routes!(jobs::create_jobs, jobs::list_jobs))
+        .routes(routes!(jobs::check_jobs))
         .routes(routes!(jobs::jobs_by_api_key))
         .routes(routes!(jobs::jobs_of_user))
         .routes(routes!(jobs::job_of_user))

@@ -20,6 +20,7 @@ async fn openapi_document_parses_and_lists_every_route() {
     assert!(raw["openapi"].as_str().unwrap().starts_with("3.1"));
     let expected = [
         ("post", "/api/jobs"),
+        ("post", "/api/jobs/check"),
         ("get", "/api/jobs"),
         ("get", "/api/jobs/by-apikey"),
         ("get", "/api/jobs/user/{user_address}"),

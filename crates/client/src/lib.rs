@@ -84,6 +84,11 @@ impl ApiClient {
     }
 
     /// `POST /api/jobs` with these job bodies (the SDK's `CreateJobData`).
+    /// `POST /api/jobs/check`: would the API accept these jobs once they are on-chain? Stores nothing.
+    pub async fn check_jobs(&self, jobs: &[Value]) -> Result<Value, ClientError> {
+        self.call(reqwest::Method::POST, "/api/jobs/check", Some(&json!(jobs))).await
+    }
+
     pub async fn create_jobs(&self, jobs: &[Value]) -> Result<Value, ClientError> {
         self.call(reqwest::Method::POST, "/api/jobs", Some(&json!(jobs))).await
     }

@@ -369,6 +369,8 @@ async fn create(data_dir: &Path, args: JobCreateArgs) -> anyhow::Result<()> {
     body["job_id"] = json!("1");
     let local: CreateJobData = serde_json::from_value(body.clone()).context("building the job")?;
     local.validate(chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+    // And what only the server knows (the hosts it lets sources reach, the owner's quota, its chains).
+    api.check_jobs(std::slice::from_ref(&body)).await?;
     let target: Address = args.target.parse().context("--target is not an address")?;
     let frame = u64::try_from(args.frame).context("--frame must be positive")?;
 

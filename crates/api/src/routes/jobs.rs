@@ -107,16 +107,9 @@ fn check_source_hosts(policy: &AddressPolicy, jobs: &[NewJob]) -> ApiResult<()> 
     Ok(())
 }
 
-/// Creates one job, or a chain of linked jobs (job i runs before job i+1), all or nothing.
-#[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = Vec<CreateJobData>,
-    responses((status = 200, body = CreateJobsResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
-    security(("api_key" = [])))]
-pub async fn create_jobs(
-    State(state): State<SharedState>,
-    Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<serde_json::Value>,
-) -> ApiResult<Json<CreateJobsResponse>> {
+/// Everything `POST /api/jobs` checks before the on-chain owners: the body, each job's rules, source
+/// hosts, the caller's right to the owner, the owner's quota, and that this server serves the chains.
+async fn admissible_jobs(state: &SharedState, caller: &Caller, body: serde_json::Value) -> ApiResult<Vec<NewJob>> {
     let body = match body {
         serde_json::Value::Array(items) => serde_json::Value::Array(items),
         object @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![object]),
@@ -145,6 +138,36 @@ pub async fn create_jobs(
             }
         }
     }
+    state.chains.chains_of_jobs(caller, &validated)?;
+    Ok(validated)
+}
+
+/// Checks a creation request as `POST /api/jobs` would, except that the jobs need not be on-chain yet;
+/// stores nothing. The job CLI asks before it spends gas on a registration the API would refuse.
+#[utoipa::path(post, path = "/api/jobs/check", tag = "jobs", request_body = Vec<CreateJobData>,
+    responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn check_jobs(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<Message>> {
+    let validated = admissible_jobs(&state, &caller, body).await?;
+    Ok(Json(Message::new(format!("{} job(s) would be accepted once on-chain", validated.len()))))
+}
+
+/// Creates one job, or a chain of linked jobs (job i runs before job i+1), all or nothing.
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = Vec<CreateJobData>,
+    responses((status = 200, body = CreateJobsResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_jobs(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<CreateJobsResponse>> {
+    let validated = admissible_jobs(&state, &caller, body).await?;
     state.chains.check_job_owners(&caller, &validated).await?;
     let created = state.store.create_jobs(&validated).await?;
     tracing::debug!(owner = %validated[0].user_address, jobs = created.jobs.len(), "jobs created");
