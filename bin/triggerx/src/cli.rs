@@ -131,9 +131,11 @@ pub enum KeeperCommand {
         /// Directory for controller.json, consensus.json and bls.json.
         #[arg(long)]
         out: PathBuf,
-        /// Use this existing (funded) key as the controller instead of a new one.
-        #[arg(long, env = "TRIGGERX_CONTROLLER_KEY", hide_env_values = true)]
-        controller_key: Option<String>,
+        /// File holding an existing (funded) key to use as the controller instead of a new one (or
+        /// the key in TRIGGERX_CONTROLLER_KEY; keys are never taken from the command line, where any
+        /// user's `ps` shows them).
+        #[arg(long, value_name = "FILE")]
+        controller_key_file: Option<PathBuf>,
     },
     /// Register the keeper on L1's KeeperRegistry (consensus address, BLS key, voting power).
     Register,
@@ -145,9 +147,10 @@ pub struct RegistrarArgs {
     /// Deployment file naming the chains and contracts (default: devnet.json in the data directory).
     #[arg(long)]
     pub deployment: Option<PathBuf>,
-    /// Key of the hubs' admin (default: the deployment's first dev account).
-    #[arg(long, env = "TRIGGERX_ADMIN_KEY", hide_env_values = true)]
-    pub admin_key: Option<String>,
+    /// File holding the key of the hubs' admin (or the key in TRIGGERX_ADMIN_KEY; default: the
+    /// deployment's first dev account).
+    #[arg(long, value_name = "FILE")]
+    pub admin_key_file: Option<PathBuf>,
     /// L1 confirmations before a registration counts.
     #[arg(long, default_value_t = 1)]
     pub confirmations: u64,
@@ -191,10 +194,11 @@ pub struct DispatcherArgs {
     /// directory). Dispatchers sharing a store share this key.
     #[arg(long, env = "TRIGGERX_DISPATCHER_KEY_FILE")]
     pub key_file: Option<PathBuf>,
-    /// Key of the hubs' admin: makes every hub trust this dispatcher's key if it does not yet
-    /// (default: none; a hub that does not trust the key is an error).
-    #[arg(long, env = "TRIGGERX_ADMIN_KEY", hide_env_values = true)]
-    pub admin_key: Option<String>,
+    /// File holding the key of the hubs' admin (or the key in TRIGGERX_ADMIN_KEY): makes every hub
+    /// trust this dispatcher's key if it does not yet (default: none; a hub that does not trust the
+    /// key is an error).
+    #[arg(long, value_name = "FILE")]
+    pub admin_key_file: Option<PathBuf>,
     /// P2P listen address.
     #[arg(long, env = "TRIGGERX_P2P_LISTEN", default_value = "/ip4/127.0.0.1/tcp/0")]
     pub p2p_listen: String,
@@ -345,6 +349,12 @@ pub struct ApiArgs {
     /// Most live jobs (pending, running, paused) one owner's key may have (admin keys are not limited).
     #[arg(long, env = "TRIGGERX_MAX_JOBS_PER_OWNER", default_value_t = triggerx_api::DEFAULT_MAX_LIVE_JOBS_PER_OWNER)]
     pub max_live_jobs_per_owner: i64,
+    /// Most live jobs firing every --fast-period-secs or more often one owner's key may have.
+    #[arg(long, env = "TRIGGERX_MAX_FAST_JOBS_PER_OWNER", default_value_t = triggerx_api::DEFAULT_MAX_FAST_JOBS_PER_OWNER)]
+    pub max_fast_jobs_per_owner: i64,
+    /// The period (interval, cron gap, condition poll) at or under which a job counts as fast.
+    #[arg(long, default_value_t = triggerx_api::DEFAULT_FAST_PERIOD_MS / 1000)]
+    pub fast_period_secs: i64,
 }
 
 /// `triggerx apikey ...`.

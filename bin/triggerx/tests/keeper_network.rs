@@ -19,7 +19,8 @@ use triggerx_core::task::{Task, TaskStatus};
 use triggerx_devnet::{Devnet, DevnetOptions};
 use triggerx_dispatcher::{DispatcherChain, DispatcherConfig, RequestSource};
 use triggerx_keeper::{KeeperConfig, KeeperNode};
-use triggerx_p2p::{Message, P2pConfig, P2pNode, TaskMessage};
+use triggerx_p2p::network::TASKS_TOPIC;
+use triggerx_p2p::{Envelope, Message, P2pConfig, P2pNode, Refusal, TaskMessage};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_store::Store;
 
@@ -42,7 +43,23 @@ async fn onchain_job(l2: &ChainDeployment, owner_key: &str, deposit: u128) -> Jo
     JobId(id)
 }
 
+/// `incrementBy` among 400 other functions: about 70 KB, an ABI real contracts have.
+fn large_abi() -> String {
+    let others: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                r#"{{"type":"function","name":"unrelatedFunctionNumber{i}","inputs":[{{"name":"first","type":"uint256"}},{{"name":"second","type":"address"}}],"outputs":[{{"name":"","type":"bool"}}],"stateMutability":"nonpayable"}}"#
+            )
+        })
+        .collect();
+    format!("{},{}]", ABI.trim_end_matches(']'), others.join(","))
+}
+
 async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeployment) {
+    store_job_with_abi(store, job_id, owner, l2, ABI).await
+}
+
+async fn store_job_with_abi(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeployment, abi: &str) {
     let data = CreateJobData {
         job_id: Some(job_id),
         user_address: Some(format!("{owner:#x}")),
@@ -55,7 +72,7 @@ async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeplo
         target_chain_id: Some(l2.chain_id.to_string()),
         target_contract_address: Some(format!("{:#x}", l2.address("Counter").unwrap())),
         target_function: Some("incrementBy".into()),
-        abi: Some(ABI.into()),
+        abi: Some(abi.into()),
         arg_type: Some(1),
         arguments: Some(vec!["5".into()]),
         ..Default::default()
@@ -64,7 +81,15 @@ async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeplo
 }
 
 /// An assignment of `job` to `performer` calling `incrementBy(by)`, valid for a minute, not yet signed.
-fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64, key: &str, by: u64) -> TaskMessage {
+fn assignment(
+    job: JobId,
+    l2: &ChainDeployment,
+    performer: &KeeperNode,
+    task_id: i64,
+    key: &str,
+    by: u64,
+) -> TaskMessage {
+    let (reporter, performer) = (performer.p2p.address(), performer.address);
     use alloy::sol_types::SolCall;
     let calldata: alloy::primitives::Bytes = Counter::incrementByCall { by: U256::from(by) }.abi_encode().into();
     TaskMessage {
@@ -86,6 +111,7 @@ fn assignment(job: JobId, l2: &ChainDeployment, performer: Address, task_id: i64
         },
         calldata,
         signature: Default::default(),
+        reporter,
         dispatched_at_micros: 0,
     }
 }
@@ -147,7 +173,10 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     // Dispatcher and keepers on loopback.
     let p2p = P2pConfig { heartbeat: Duration::from_millis(100), ..Default::default() };
     let dispatcher_key = PrivateKeySigner::random();
-    let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await.unwrap();
+    let (dispatcher_node, reports) =
+        P2pNode::start(p2p.clone().accepting_tasks_from(vec![dispatcher_key.address()]), dispatcher_key.clone())
+            .await
+            .unwrap();
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = std::sync::Arc::new(dispatcher_node);
     let hub = l2.contracts.hub;
@@ -244,29 +273,36 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     assert_ne!(done.task_performer_id, Some(next), "executed by another keeper");
     assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "exactly once");
 
-    // 3. A task signed by someone else than the dispatcher is refused.
+    // 3. A task signed by someone else than the dispatcher is refused by the network itself: the
+    // keeper never sees it (and no node passes it on).
     let rogue_key = PrivateKeySigner::random();
     let (rogue, _) =
         P2pNode::start(P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() }, rogue_key.clone()).await.unwrap();
     let victim = keepers.iter().flatten().next().unwrap();
-    let mut forged = assignment(job, &l2, victim.address, 9999, "forged", 1000);
+    let mut forged = assignment(job, &l2, victim, 9999, "forged", 1000);
     forged.sign(&rogue_key).unwrap();
     rogue.publish_when_ready(&Message::Task(Box::new(forged)), Duration::from_secs(10)).await.unwrap();
     let started = Instant::now();
-    while victim.stats.forged.load(Ordering::Relaxed) == 0 && started.elapsed() < Duration::from_secs(10) {
+    let refused = |node: &P2pNode| node.stats.refused(Refusal::UnknownDispatcher);
+    while refused(&victim.p2p) + refused(&dispatcher_node) == 0 && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(victim.stats.forged.load(Ordering::Relaxed), 1, "refused");
+    assert!(refused(&victim.p2p) + refused(&dispatcher_node) >= 1, "refused as not the dispatcher's");
+    assert_eq!(victim.stats.forged.load(Ordering::Relaxed), 0, "it never reached the keeper");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(counter.number().call().await.unwrap(), U256::from(10), "nothing executed for the forger");
 
-    // 4. A task delivered twice (two different envelopes of one signed assignment) is executed once.
-    let mut twice = assignment(job, &l2, victim.address, 5000, "delivered-twice", 5);
+    // 4. A task delivered twice (two different dispatcher envelopes of one signed assignment, replayed
+    // by another node) is executed once.
+    let mut twice = assignment(job, &l2, victim, 5000, "delivered-twice", 5);
     twice.dispatched_at_micros = 1;
     twice.sign(&dispatcher_key).unwrap();
-    rogue.publish_when_ready(&Message::Task(Box::new(twice.clone())), Duration::from_secs(10)).await.unwrap();
+    let first = Envelope::seal(&Message::Task(Box::new(twice.clone())), &dispatcher_key).unwrap();
     twice.dispatched_at_micros = 2;
-    rogue.publish_when_ready(&Message::Task(Box::new(twice)), Duration::from_secs(10)).await.unwrap();
+    let second = Envelope::seal(&Message::Task(Box::new(twice)), &dispatcher_key).unwrap();
+    for envelope in [first, second] {
+        rogue.publish_envelope(TASKS_TOPIC, &envelope).await.unwrap();
+    }
     let started = Instant::now();
     while (victim.stats.duplicates.load(Ordering::Relaxed) == 0
         || counter.number().call().await.unwrap() < U256::from(15))
@@ -298,5 +334,17 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
             "no transaction was sent"
         );
     }
+
+    // 6. A job with a 70 KB ABI (accepted by the API, which allows 256 KiB) executes: the assignment
+    // carries the call, not the ABI, and fits a message.
+    let abi = large_abi();
+    assert!((65_000..256 * 1024).contains(&abi.len()), "{} bytes", abi.len());
+    let large_job = onchain_job(&l2, &user.private_key, 0).await;
+    store_job_with_abi(&store, large_job, user.address, &l2, &abi).await;
+    let before = counter.number().call().await.unwrap();
+    let task = dispatcher.request(&TaskRequest { job_id: large_job, occurrence_key: "manual:4".into() }).await.unwrap();
+    let done = settled(&store, task.task_id).await;
+    assert_eq!(done.task_status, TaskStatus::Executed, "{done:?}");
+    assert_eq!(counter.number().call().await.unwrap(), before + U256::from(5));
     devnet.stop().await;
 }

@@ -100,8 +100,15 @@ fn standalone_keeper_joins_and_executes(
 ) {
     let operator = deployment.accounts[6].clone();
     let keys_dir = format!("{data}/operator-keys");
-    let keygen =
+    // Review M6f: a key on the command line is visible to every user's `ps`; only files and the
+    // environment are read.
+    let on_argv =
         triggerx(data, &["keeper", "keygen", "--out", &keys_dir, "--controller-key", &operator.private_key], "s3cret");
+    assert!(!on_argv.status.success() && text(&on_argv).contains("--controller-key"), "{}", text(&on_argv));
+    let key_file = format!("{data}/operator.key");
+    std::fs::write(&key_file, &operator.private_key).unwrap();
+    let keygen =
+        triggerx(data, &["keeper", "keygen", "--out", &keys_dir, "--controller-key-file", &key_file], "s3cret");
     assert!(keygen.status.success(), "{}", text(&keygen));
     assert!(text(&keygen).to_lowercase().contains(&format!("{:#x}", operator.address)), "{}", text(&keygen));
     let config = format!("{data}/operator.toml");

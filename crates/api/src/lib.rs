@@ -132,17 +132,42 @@ pub struct ApiConfig {
     pub limits: ServerLimits,
     /// Which hosts condition sources of new jobs may name (public ones only unless ranges are allowed).
     pub outbound: AddressPolicy,
-    /// Most live jobs (pending, running, paused) one owner's key may have; admin keys are not limited.
-    pub max_live_jobs_per_owner: i64,
+    /// What one owner's key may create (admin keys are not limited).
+    pub quotas: JobQuotas,
 }
 
-/// Default of [`ApiConfig::max_live_jobs_per_owner`].
+/// Default of [`JobQuotas::live`].
 pub const DEFAULT_MAX_LIVE_JOBS_PER_OWNER: i64 = 1_000;
+/// Default of [`JobQuotas::fast`].
+pub const DEFAULT_MAX_FAST_JOBS_PER_OWNER: i64 = 100;
+/// Default of [`JobQuotas::fast_period_ms`]: jobs firing every 10 s or more often are fast.
+pub const DEFAULT_FAST_PERIOD_MS: i64 = 10_000;
+
+/// Per-owner quotas of owner keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobQuotas {
+    /// Most live jobs (pending, running, paused).
+    pub live: i64,
+    /// Most live jobs that fire every `fast_period_ms` or more often (intervals, cron, condition polls).
+    pub fast: i64,
+    /// The period at or under which a job is fast.
+    pub fast_period_ms: i64,
+}
+
+impl Default for JobQuotas {
+    fn default() -> Self {
+        JobQuotas {
+            live: DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
+            fast: DEFAULT_MAX_FAST_JOBS_PER_OWNER,
+            fast_period_ms: DEFAULT_FAST_PERIOD_MS,
+        }
+    }
+}
 
 impl ApiConfig {
     /// A server on `listen` with every other setting at its default: in-process rate limits, default
     /// fees, no chains (admin keys create jobs), no task queue, default limits, public condition sources
-    /// only, the default job quota. Callers change what they need with `..ApiConfig::on(listen)`.
+    /// only, the default job quotas. Callers change what they need with `..ApiConfig::on(listen)`.
     pub fn on(listen: SocketAddr) -> ApiConfig {
         ApiConfig {
             listen,
@@ -152,7 +177,7 @@ impl ApiConfig {
             task_queue: None,
             limits: ServerLimits::default(),
             outbound: AddressPolicy::public_only(),
-            max_live_jobs_per_owner: DEFAULT_MAX_LIVE_JOBS_PER_OWNER,
+            quotas: JobQuotas::default(),
         }
     }
 }
@@ -173,7 +198,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         metrics: metrics::prometheus(),
         task_queue: config.task_queue.clone(),
         outbound: config.outbound.clone(),
-        max_live_jobs_per_owner: config.max_live_jobs_per_owner,
+        quotas: config.quotas,
     }))
 }
 

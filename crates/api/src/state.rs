@@ -29,8 +29,8 @@ pub struct AppState {
     pub task_queue: Option<triggerx_queue::TaskQueueSender>,
     /// Which hosts condition sources may name.
     pub outbound: triggerx_http::AddressPolicy,
-    /// Most live jobs per owner key.
-    pub max_live_jobs_per_owner: i64,
+    /// What one owner key may create.
+    pub quotas: crate::JobQuotas,
 }
 
 /// State as handlers receive it.

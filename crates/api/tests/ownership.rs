@@ -87,16 +87,17 @@ async fn only_the_on_chain_owner_can_post_a_job() {
     assert_eq!(created["job_ids"], json!([job_id.to_string()]));
 }
 
-/// Review H7: one owner key could create jobs without bound (60,000 a minute at the default rate).
+/// Review H7: one owner key could create jobs without bound (60,000 a minute at the default rate), each
+/// firing every second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
+async fn an_owner_key_is_held_to_its_quotas_of_live_and_fast_jobs() {
     let (anvil, deployment, store, _dir) = chain_and_store().await;
     let owner = &anvil.accounts[1];
     let owner_text = format!("{:#x}", owner.address);
     let key = store.create_api_key(Some(&owner_text), false, None).await.unwrap().key;
     let config = triggerx_api::ApiConfig {
         chains: vec![deployment.clone()],
-        max_live_jobs_per_owner: 2,
+        quotas: triggerx_api::JobQuotas { live: 3, fast: 1, fast_period_ms: 10_000 },
         ..triggerx_api::ApiConfig::on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     };
     let api = triggerx_api::spawn(store.clone(), config).await.unwrap();
@@ -104,12 +105,14 @@ async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
     let client = reqwest::Client::new();
     let mut answers = Vec::new();
     let mut ids = Vec::new();
-    for _ in 0..3 {
+    let intervals = [60, 5, 2, 60, 60];
+    for interval in intervals {
         let registration = JobRegistration::interval("poke", counter, 60, 3600);
         let job_id = register_job(&anvil.rpc_url, &owner.private_key, deployment.contracts.job_registry, &registration)
             .await
             .unwrap();
-        let body = job_body(job_id, &owner_text, counter);
+        let mut body = job_body(job_id, &owner_text, counter);
+        body[0]["time_interval"] = json!(interval);
         let response = client
             .post(format!("http://{}/api/jobs", api.address))
             .header("X-Api-Key", &key)
@@ -120,15 +123,20 @@ async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
         answers.push((response.status().as_u16(), response.json::<Value>().await.unwrap()));
         ids.push(job_id);
     }
-    assert_eq!(answers[0].0, 200, "{}", answers[0].1);
-    assert_eq!(answers[1].0, 200, "{}", answers[1].1);
-    assert_eq!(
-        (answers[2].0, answers[2].1["error"]["code"].as_str()),
-        (429, Some("quota_exceeded")),
-        "{}",
-        answers[2].1
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [200, 200, 429, 200, 429], "{answers:?}");
+    for refused in [2, 4] {
+        assert_eq!(answers[refused].1["error"]["code"], "quota_exceeded", "{}", answers[refused].1);
+    }
+    let message = |i: usize| answers[i].1["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        message(2).contains("firing every 10 s"),
+        "the second job every 2 s is over the fast quota: {}",
+        message(2)
     );
-    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 2, "the third was not stored");
+    assert!(message(4).contains("live jobs"), "{}", message(4));
+    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 3, "the refused ones were not stored");
+    assert_eq!(store.fast_live_job_count(&owner_text, 10_000).await.unwrap(), 1);
     // A deleted job frees its place.
     let deleted = client
         .delete(format!("http://{}/api/jobs/{}", api.address, ids[0]))
@@ -137,5 +145,5 @@ async fn an_owner_key_is_held_to_its_quota_of_live_jobs() {
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 200);
-    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 1);
+    assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 2);
 }

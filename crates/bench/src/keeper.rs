@@ -113,8 +113,9 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
     store.create_jobs(&validate_job_chain(&[job], chrono::Utc::now())?).await?;
 
     // Network: dispatcher, one keeper, one listener.
-    let p2p = P2pConfig { heartbeat: Duration::from_millis(200), ..Default::default() };
     let dispatcher_key = PrivateKeySigner::random();
+    let p2p = P2pConfig { heartbeat: Duration::from_millis(200), ..Default::default() }
+        .accepting_tasks_from(vec![dispatcher_key.address()]);
     let (dispatcher_node, reports) = P2pNode::start(p2p.clone(), dispatcher_key.clone()).await?;
     let bootstrap = dispatcher_node.listen_addrs.clone();
     let dispatcher_node = Arc::new(dispatcher_node);

@@ -61,8 +61,8 @@ pub fn find_function<'a>(
     }
 }
 
-/// Converts `args` (strings) to the parameter types of `function`. Errors name the argument:
-/// `field[i]` and the parameter's name and type.
+/// Converts `args` (strings) to the parameter types of `function` (a `string` parameter takes its
+/// argument verbatim). Errors name the argument: `field[i]` and the parameter's name and type.
 pub fn convert_arguments(function: &Function, args: &[String], field: &str) -> Result<Vec<DynSolValue>, FieldError> {
     if args.len() != function.inputs.len() {
         return Err(FieldError::new(
@@ -81,6 +81,11 @@ pub fn convert_arguments(function: &Function, args: &[String], field: &str) -> R
             let ty: DynSolType = param
                 .resolve()
                 .map_err(|e| FieldError::new("invalid_abi", arg_field.clone(), format!("type '{}': {e}", param.ty)))?;
+            // A string parameter is the argument as given: no trimming, and quotes are characters (the
+            // list syntax of arrays and tuples applies only inside those). Found by a property test.
+            if ty == DynSolType::String {
+                return Ok(DynSolValue::String(arg.clone()));
+            }
             ty.coerce_str(arg.trim()).map_err(|e| {
                 let label = if param.name.is_empty() { String::new() } else { format!(" '{}'", param.name) };
                 FieldError::new(
@@ -95,8 +100,22 @@ pub fn convert_arguments(function: &Function, args: &[String], field: &str) -> R
 
 /// Encodes a call: selector + ABI-encoded converted arguments.
 pub fn encode_call(function: &Function, values: &[DynSolValue], field: &str) -> Result<Vec<u8>, FieldError> {
-    function.abi_encode_input(values).map_err(|e| FieldError::new("invalid_argument", field, e.to_string()))
+    let calldata =
+        function.abi_encode_input(values).map_err(|e| FieldError::new("invalid_argument", field, e.to_string()))?;
+    if calldata.len() > MAX_CALLDATA_BYTES {
+        return Err(FieldError::new(
+            "too_long",
+            field,
+            format!("encode to {} bytes of calldata, at most {MAX_CALLDATA_BYTES}", calldata.len()),
+        ));
+    }
+    Ok(calldata)
 }
+
+/// Longest calldata a job's call may have. The hub transaction wraps it with the assignment and its
+/// signature, and nodes refuse transactions over 128 KiB (geth's `txMaxSize`), so a longer call could
+/// never be sent; it also bounds the assignment message every keeper receives.
+pub const MAX_CALLDATA_BYTES: usize = 120 * 1024;
 
 /// Renders converted values back as canonical strings (what the task records as `converted_arguments`).
 pub fn render_values(values: &[DynSolValue]) -> Vec<String> {

@@ -271,6 +271,33 @@ pub struct NewJob {
     pub trigger: Trigger,
 }
 
+impl NewJob {
+    /// How often the job may fire at most, in milliseconds: its interval, a cron schedule's shortest
+    /// gap among its next occurrences, or a condition's poll interval; `None` for events and specific
+    /// instants (their rate is not the owner's choice of period).
+    pub fn period_ms(&self) -> Option<i64> {
+        match &self.trigger {
+            Trigger::Time(time) => match time.schedule(&self.timezone).ok()? {
+                (Schedule::Interval { seconds }, _) => i64::try_from(seconds).ok().map(|s| s.saturating_mul(1000)),
+                (schedule @ Schedule::Cron { .. }, tz) => {
+                    let mut at = chrono::Utc::now();
+                    let mut shortest: Option<i64> = None;
+                    for _ in 0..16 {
+                        let next = schedule.next_after(at, tz)?;
+                        let gap = (next - at).num_milliseconds();
+                        shortest = Some(shortest.map_or(gap, |s| s.min(gap)));
+                        at = next;
+                    }
+                    shortest
+                }
+                (Schedule::Specific { .. }, _) => None,
+            },
+            Trigger::Condition(condition) => Some(condition.poll_interval_ms),
+            Trigger::Event(_) => None,
+        }
+    }
+}
+
 /// A stored job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

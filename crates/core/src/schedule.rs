@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -165,22 +165,88 @@ impl Schedule {
             Self::Interval { seconds } => {
                 after.checked_add_signed(chrono::Duration::seconds(i64::try_from(*seconds).ok()?))
             }
-            Self::Cron { cron, .. } => {
+            Self::Cron { cron, expression } => {
                 // Cron instants are whole seconds: search from the whole second of `after` (strictly
                 // after it), and drop any sub-second part croner carries over.
-                let whole = after.with_nanosecond(0)?;
-                let local = whole.with_timezone(&tz);
-                let next = cron.find_next_occurrence(&local, false).ok()?.with_timezone(&Utc);
-                next.with_nanosecond(0)
+                next_cron_instant(cron, after.with_nanosecond(0)?, tz, every_hour(expression))
             }
             Self::Specific { instants } => instants.iter().copied().find(|i| *i > after),
         }
     }
 }
 
+/// Whether a cron expression's hour field is a wildcard (`*`, `*/n`): such a job runs through the hour
+/// the clocks repeat, as in Vixie cron; a job at fixed hours runs once.
+fn every_hour(expression: &str) -> bool {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    let hour = if fields.len() >= 6 { fields.get(2) } else { fields.get(1) };
+    hour.is_some_and(|h| h.starts_with('*'))
+}
+
+/// The first instant strictly after `whole` whose wall time in `tz` matches `cron`. Croner alone skips
+/// the repeated hour when the clocks go back (found by a property test: an every-second job lost an
+/// hour of occurrences), so for jobs that run every hour the wall clock is also searched one UTC
+/// offset at a time, each held fixed, and the earliest valid instant wins.
+fn next_cron_instant(cron: &Cron, whole: DateTime<Utc>, tz: Tz, repeated_hour_runs: bool) -> Option<DateTime<Utc>> {
+    let offset = |t: DateTime<Utc>| t.with_timezone(&tz).offset().fix();
+    let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc).with_nanosecond(0);
+    let mut best = cron
+        .find_next_occurrence(&whole.with_timezone(&tz), false)
+        .ok()
+        .and_then(|t| t.with_timezone(&Utc).with_nanosecond(0))
+        .filter(|t| *t > whole);
+    if !repeated_hour_runs {
+        return best;
+    }
+    let (mut from, mut inclusive) = (whole, false);
+    for _ in 0..4 {
+        let fixed = offset(from);
+        let Some(candidate) = cron.find_next_occurrence(&from.with_timezone(&fixed), inclusive).ok().and_then(utc)
+        else {
+            break;
+        };
+        if candidate <= whole {
+            break;
+        }
+        if offset(candidate) == fixed {
+            best = Some(best.map_or(candidate, |b| b.min(candidate)));
+            break;
+        }
+        // The offset changes before the candidate: go on from the first instant of the next offset.
+        let (mut before, mut changed) = (from, candidate);
+        while (changed - before).num_seconds() > 1 {
+            let middle = before + (changed - before) / 2;
+            if offset(middle) == fixed {
+                before = middle;
+            } else {
+                changed = middle;
+            }
+        }
+        if best.is_some_and(|b| b < changed) {
+            break;
+        }
+        (from, inclusive) = (changed, true);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_the_clocks_go_back_hourly_jobs_run_through_the_repeated_hour_and_fixed_ones_once() {
+        let tz = parse_timezone("America/New_York", "tz").unwrap();
+        // 2026-11-01 02:00 EDT becomes 01:00 EST (06:00 UTC).
+        let every_minute = Schedule::cron("0 * * * * *", "cron").unwrap();
+        let last_edt = Utc.with_ymd_and_hms(2026, 11, 1, 5, 59, 0).unwrap();
+        assert_eq!(every_minute.next_after(last_edt, tz).unwrap(), Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap());
+        let daily = Schedule::cron("0 30 1 * * *", "cron").unwrap();
+        let first = daily.next_after(Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(), tz).unwrap();
+        assert_eq!(first, Utc.with_ymd_and_hms(2026, 11, 1, 5, 30, 0).unwrap(), "01:30 EDT");
+        let second = daily.next_after(first, tz).unwrap();
+        assert_eq!(second, Utc.with_ymd_and_hms(2026, 11, 2, 6, 30, 0).unwrap(), "not again at 01:30 EST");
+    }
 
     #[test]
     fn cron_with_seconds_respects_time_zone_and_dst() {

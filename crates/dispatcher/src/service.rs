@@ -163,7 +163,9 @@ impl Dispatcher {
         Ok(self.store.claim_task(task_id, &self.config.name, until).await?)
     }
 
-    async fn choose(&self, tried: &[i64]) -> Result<Option<(Keeper, Address)>, DispatchError> {
+    /// The next performer, with its controller address and its consensus address (the key its reports
+    /// must be signed with).
+    async fn choose(&self, tried: &[i64]) -> Result<Option<(Keeper, Address, Address)>, DispatchError> {
         let performers: Vec<Keeper> =
             self.store.performers().await?.into_iter().filter(|k| !tried.contains(&k.keeper_id)).collect();
         let mut state = self.state.lock().await;
@@ -179,17 +181,21 @@ impl Dispatcher {
                 tracing::warn!(keeper_id = keeper.keeper_id, address = %keeper.keeper_address, "keeper with an unusable address skipped");
                 continue;
             };
+            let Ok(reporter) = keeper.consensus_address.parse::<Address>() else {
+                tracing::warn!(keeper_id = keeper.keeper_id, address = %keeper.consensus_address, "keeper with an unusable consensus address skipped");
+                continue;
+            };
             let Ok(power) = keeper.voting_power.parse::<u128>() else {
                 tracing::warn!(keeper_id = keeper.keeper_id, power = %keeper.voting_power, "keeper without a voting power skipped");
                 continue;
             };
-            candidates.push((keeper.keeper_id, power, address));
+            candidates.push((keeper.keeper_id, power, address, reporter));
         }
-        let weights: Vec<(i64, u128)> = candidates.iter().map(|(id, power, _)| (*id, *power)).collect();
+        let weights: Vec<(i64, u128)> = candidates.iter().map(|(id, power, _, _)| (*id, *power)).collect();
         let chosen = state.rotation.pick(&weights);
         Ok(chosen.and_then(|id| {
-            let address = candidates.iter().find(|(c, _, _)| *c == id).map(|(_, _, a)| *a)?;
-            performers.iter().find(|k| k.keeper_id == id).cloned().map(|k| (k, address))
+            let (_, _, address, reporter) = candidates.iter().find(|(c, _, _, _)| *c == id)?;
+            performers.iter().find(|k| k.keeper_id == id).cloned().map(|k| (k, *address, *reporter))
         }))
     }
 
@@ -206,7 +212,7 @@ impl Dispatcher {
         };
         let attempts = self.store.task_attempts(task.task_id).await?;
         let tried: Vec<i64> = attempts.iter().map(|a| a.performer_id).collect();
-        let Some((keeper, performer)) = self.choose(&tried).await? else {
+        let Some((keeper, performer, reporter)) = self.choose(&tried).await? else {
             let reason = match attempts.last() {
                 Some(_) => final_reason(&attempts),
                 None => "no_performer_available".to_string(),
@@ -235,6 +241,7 @@ impl Dispatcher {
             assignment,
             calldata: call.calldata.clone(),
             signature: Bytes::new(),
+            reporter,
             dispatched_at_micros: 0,
         };
         message.sign(&self.signer)?;

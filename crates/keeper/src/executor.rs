@@ -17,7 +17,7 @@ use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::hub::{assignment_call, describe_hub_error};
 use triggerx_chain::sender::{SenderConfig, TxSender};
 use triggerx_p2p::messages::ReportStatus;
-use triggerx_p2p::{ExecutionReport, TaskMessage};
+use triggerx_p2p::{ExecutionReport, TaskMessage, bounded_reason};
 
 /// Gas limit = estimate x this / 100.
 const GAS_MARGIN_PERCENT: u64 = 130;
@@ -138,7 +138,9 @@ impl ChainAccess {
             receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());
         let (status, reason) = match (&executed, receipt.status()) {
             (Some(event), true) if event.success => (ReportStatus::Executed, String::new()),
-            (Some(event), true) => (ReportStatus::Failed, format!("target_reverted: {}", event.returnData)),
+            (Some(event), true) => {
+                (ReportStatus::Failed, bounded_reason(format!("target_reverted: {}", event.returnData)))
+            }
             _ => (ReportStatus::Failed, "hub_call_reverted".to_string()),
         };
         Ok(ExecutionReport {

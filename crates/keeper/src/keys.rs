@@ -60,6 +60,17 @@ pub struct KeeperKeys {
     pub bls: BlsSecretKey,
 }
 
+/// Makes `path` readable and writable by its owner only (eth_keystore writes with the umask's mode).
+fn owner_only(path: &Path) -> Result<(), KeeperError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| KeeperError::Config(format!("restricting {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 fn hex_key(signer: &PrivateKeySigner) -> String {
     format!("0x{}", alloy::hex::encode(signer.to_bytes()))
 }
@@ -97,8 +108,8 @@ impl KeeperKeys {
         }
     }
 
-    /// Writes the three keys as keystores encrypted with `password` into `dir` (created if needed);
-    /// refuses to overwrite existing files.
+    /// Writes the three keys as keystores encrypted with `password` into `dir` (created if needed),
+    /// readable by their owner only (0600); refuses to overwrite existing files.
     pub fn write_keystores(&self, dir: &Path, password: &str) -> Result<KeySource, KeeperError> {
         std::fs::create_dir_all(dir).map_err(|e| KeeperError::Config(format!("creating {}: {e}", dir.display())))?;
         let mut rng = rand::thread_rng();
@@ -113,8 +124,10 @@ impl KeeperKeys {
             }
         }
         for (name, secret) in &secrets {
+            let path = dir.join(name);
             eth_keystore::encrypt_key(dir, &mut rng, secret, password, Some(name))
-                .map_err(|e| KeeperError::Config(format!("writing {}: {e}", dir.join(name).display())))?;
+                .map_err(|e| KeeperError::Config(format!("writing {}: {e}", path.display())))?;
+            owner_only(&path)?;
         }
         Ok(KeySource::Keystores {
             controller: dir.join(CONTROLLER_KEYSTORE),
@@ -180,5 +193,30 @@ mod tests {
         assert!(again.contains("not overwriting"), "{again}");
         let text = std::fs::read_to_string(dir.path().join(CONSENSUS_KEYSTORE)).unwrap();
         assert!(!text.contains(&alloy::hex::encode(keys.consensus.to_bytes())), "the key is stored encrypted");
+        #[cfg(unix)]
+        for name in [CONTROLLER_KEYSTORE, CONSENSUS_KEYSTORE, BLS_KEYSTORE] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} is readable by its owner only (review M6e)");
+        }
+    }
+
+    #[test]
+    fn a_keeper_configuration_does_not_print_its_keys() {
+        let keys = KeeperKeys::generate(None);
+        let config = crate::KeeperConfig {
+            controller_key: keys.controller_hex(),
+            consensus_key: keys.consensus_hex(),
+            dispatcher: alloy::primitives::Address::ZERO,
+            chains: Vec::new(),
+            p2p: Default::default(),
+            health_url: None,
+            checkin_interval: std::time::Duration::from_secs(1),
+        };
+        let printed = format!("{config:?}");
+        for key in [keys.controller_hex(), keys.consensus_hex()] {
+            assert!(!printed.contains(key.trim_start_matches("0x")), "review M6d: {printed}");
+        }
+        assert!(printed.contains("<redacted>"));
     }
 }

@@ -42,8 +42,8 @@ pub enum KeeperError {
     Config(String),
 }
 
-/// Keeper settings.
-#[derive(Debug, Clone)]
+/// Keeper settings (`Debug` leaves both keys out).
+#[derive(Clone)]
 pub struct KeeperConfig {
     /// Controller key: sends transactions (its address is the registered keeper).
     pub controller_key: String,
@@ -59,6 +59,20 @@ pub struct KeeperConfig {
     pub health_url: Option<String>,
     /// Time between check-ins (must stay under the health service's offline threshold).
     pub checkin_interval: std::time::Duration,
+}
+
+impl std::fmt::Debug for KeeperConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeeperConfig")
+            .field("controller_key", &"<redacted>")
+            .field("consensus_key", &"<redacted>")
+            .field("dispatcher", &self.dispatcher)
+            .field("chains", &self.chains.iter().map(|c| c.chain_id).collect::<Vec<_>>())
+            .field("p2p", &self.p2p)
+            .field("health_url", &self.health_url)
+            .field("checkin_interval", &self.checkin_interval)
+            .finish()
+    }
 }
 
 /// What the keeper did.
@@ -129,7 +143,9 @@ impl KeeperNode {
         if chains.is_empty() {
             return Err(KeeperError::Config("no chain configured".into()));
         }
-        let (p2p, incoming) = P2pNode::start(config.p2p.clone(), consensus).await?;
+        // The network itself passes on only the configured dispatcher's assignments.
+        let p2p_config = config.p2p.clone().accepting_tasks_from(vec![config.dispatcher]);
+        let (p2p, incoming) = P2pNode::start(p2p_config, consensus).await?;
         let p2p = Arc::new(p2p);
         let stats = Arc::new(KeeperStats::default());
         let inner = Arc::new(Inner {

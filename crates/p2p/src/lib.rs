@@ -2,14 +2,16 @@
 //! messages between the dispatcher and keepers, each signed by the sender's consensus key and verified
 //! on receipt. Invalid or unknown messages are dropped and counted.
 
+pub mod admission;
 pub mod envelope;
 pub mod messages;
 pub mod network;
 
-pub use envelope::{Envelope, PROTOCOL_VERSION};
+pub use admission::{AdmissionRules, Refusal};
+pub use envelope::{Envelope, Opened, PROTOCOL_VERSION};
 pub use libp2p::Multiaddr;
-pub use messages::{ExecutionReport, Message, TaskMessage};
-pub use network::{P2pConfig, P2pNode, P2pStats, Received};
+pub use messages::{ExecutionReport, MAX_REASON_LEN, Message, TaskMessage, bounded_reason};
+pub use network::{MAX_MESSAGE_BYTES, P2pConfig, P2pLimits, P2pNode, P2pStats, Received};
 
 /// Errors of the P2P layer.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,21 @@ use crate::P2pError;
 pub const TASKS_TOPIC: &str = "triggerx/tasks/1";
 /// Topic of execution reports.
 pub const REPORTS_TOPIC: &str = "triggerx/reports/1";
+/// Longest reason a report may carry (a target's revert data is cut to fit).
+pub const MAX_REASON_LEN: usize = 1024;
+
+/// `reason` cut to [`MAX_REASON_LEN`] bytes (at a character boundary), marked when it was cut.
+pub fn bounded_reason(reason: String) -> String {
+    if reason.len() <= MAX_REASON_LEN {
+        return reason;
+    }
+    const MARK: &str = "...";
+    let mut end = MAX_REASON_LEN - MARK.len();
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", &reason[..end])
+}
 
 /// A task assigned to one performer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +48,9 @@ pub struct TaskMessage {
     pub calldata: Bytes,
     /// The dispatcher's EIP-712 signature of the assignment, 65 bytes.
     pub signature: Bytes,
+    /// The performer's consensus key: nodes pass on reports about this assignment from it alone (the
+    /// dispatcher's envelope signature covers it).
+    pub reporter: Address,
     /// When the dispatcher published it, Unix microseconds (informational, not signed).
     #[serde(default)]
     pub dispatched_at_micros: u64,

@@ -1,8 +1,11 @@
 //! The libp2p node: TCP + noise + yamux, gossipsub for messages, identify and kademlia for discovery
-//! from configured bootstrap peers. A task owns the swarm; the node handle talks to it over a channel.
+//! from configured bootstrap peers, connection limits and peer scoring; every message is judged by
+//! [`crate::admission`] before it is delivered or forwarded. A task owns the swarm; the node handle talks
+//! to it over a channel.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,7 +13,11 @@ use std::time::{Duration, Instant};
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId};
+use libp2p::connection_limits::{self, ConnectionLimits};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
+    TopicScoreParams,
+};
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -18,14 +25,44 @@ use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, kad, noise, tcp, 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::P2pError;
-use crate::envelope::{Envelope, Rejection};
-use crate::messages::Message;
+use crate::admission::{Admission, AdmissionRules, Refusal};
+use crate::envelope::{Envelope, unix_now};
+use crate::messages::{Message, TaskMessage};
 
 pub use crate::messages::{REPORTS_TOPIC, TASKS_TOPIC};
 /// Received messages waiting for the application; more are dropped (and counted).
 pub const INCOMING_CAPACITY: usize = 10_000;
 /// Metric counting dropped messages by reason.
 pub const DROPPED_METRIC: &str = "triggerx_p2p_messages_dropped_total";
+
+/// Largest message a node sends or accepts. An assignment carries at most
+/// [`triggerx_core::abi_args::MAX_CALLDATA_BYTES`] of calldata, written as hex (twice the bytes) inside
+/// the envelope's body: this leaves room for that and everything else.
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
+
+/// Connection limits of a node.
+#[derive(Debug, Clone)]
+pub struct P2pLimits {
+    /// Incoming connections being set up at once.
+    pub max_pending_incoming: u32,
+    /// Established incoming connections.
+    pub max_established_incoming: u32,
+    /// Established connections in all.
+    pub max_established: u32,
+    /// Established connections with one peer.
+    pub max_established_per_peer: u32,
+}
+
+impl Default for P2pLimits {
+    fn default() -> Self {
+        P2pLimits {
+            max_pending_incoming: 64,
+            max_established_incoming: 256,
+            max_established: 512,
+            max_established_per_peer: 2,
+        }
+    }
+}
 
 /// Node settings.
 #[derive(Debug, Clone)]
@@ -38,6 +75,11 @@ pub struct P2pConfig {
     pub identity_seed: Option<[u8; 32]>,
     /// Gossipsub heartbeat.
     pub heartbeat: Duration,
+    /// What the node lets through (tasks only from these dispatchers, reports only from the
+    /// performers they named, peers' rates).
+    pub admission: AdmissionRules,
+    /// Connection limits.
+    pub limits: P2pLimits,
 }
 
 impl Default for P2pConfig {
@@ -47,7 +89,16 @@ impl Default for P2pConfig {
             bootstrap: Vec::new(),
             identity_seed: None,
             heartbeat: Duration::from_millis(500),
+            admission: AdmissionRules::default(),
+            limits: P2pLimits::default(),
         }
+    }
+}
+
+impl P2pConfig {
+    /// These settings, accepting tasks from `dispatchers` only.
+    pub fn accepting_tasks_from(self, dispatchers: Vec<Address>) -> P2pConfig {
+        P2pConfig { admission: AdmissionRules { dispatchers, ..self.admission }, ..self }
     }
 }
 
@@ -65,48 +116,44 @@ pub struct Received {
 pub struct P2pStats {
     /// Verified messages delivered.
     pub received: AtomicU64,
-    /// Envelopes that were not JSON.
-    pub malformed: AtomicU64,
-    /// Envelopes of another version.
-    pub unknown_version: AtomicU64,
-    /// Envelopes whose signature was not the sender's.
-    pub bad_signature: AtomicU64,
-    /// Bodies of an unknown message type.
-    pub unknown_message: AtomicU64,
     /// Messages dropped because the application did not keep up.
     pub overflow: AtomicU64,
+    refused: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl P2pStats {
-    /// Every refused message.
+    /// Every refused message (overflow included).
     pub fn dropped(&self) -> u64 {
-        [&self.malformed, &self.unknown_version, &self.bad_signature, &self.unknown_message, &self.overflow]
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
+        self.refused.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>() + self.overflow.load(Ordering::Relaxed)
     }
 
-    fn reject(&self, reason: Rejection) {
-        let counter = match reason {
-            Rejection::Malformed => &self.malformed,
-            Rejection::UnknownVersion => &self.unknown_version,
-            Rejection::BadSignature => &self.bad_signature,
-            Rejection::UnknownMessage => &self.unknown_message,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// Messages refused for `reason`.
+    pub fn refused(&self, reason: Refusal) -> u64 {
+        self.refused[reason.index()].load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, reason: Refusal) {
+        self.refused[reason.index()].fetch_add(1, Ordering::Relaxed);
         metrics::counter!(DROPPED_METRIC, "reason" => reason.label()).increment(1);
     }
 }
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    limits: connection_limits::Behaviour,
     gossipsub: gossipsub::Behaviour,
     identify: identify::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
 }
 
 enum Command {
-    Publish { topic: &'static str, data: Vec<u8>, reply: oneshot::Sender<Result<(), P2pError>> },
+    Publish {
+        topic: &'static str,
+        data: Vec<u8>,
+        /// An assignment this node publishes: its performer's reports are to be passed on.
+        assignment: Option<Box<TaskMessage>>,
+        reply: oneshot::Sender<Result<(), P2pError>>,
+    },
     Peers(oneshot::Sender<usize>),
 }
 
@@ -136,12 +183,44 @@ fn message_id(message: &gossipsub::Message) -> MessageId {
     MessageId::from(hasher.finish().to_be_bytes().to_vec())
 }
 
+/// Peer scoring: a peer that passes on invalid messages loses score fast (the penalty grows with the
+/// square of their count) and is ignored below the graylist threshold (-80, after four); the count
+/// halves every second. Quiet topics are normal here, so delivery rates are not scored; peers on one
+/// machine (loopback) are not penalised for sharing an address.
+fn peer_scoring() -> (PeerScoreParams, PeerScoreThresholds) {
+    let topic = TopicScoreParams {
+        topic_weight: 1.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -5.0,
+        invalid_message_deliveries_decay: 0.5,
+        ..TopicScoreParams::default()
+    };
+    let mut params = PeerScoreParams {
+        decay_interval: Duration::from_secs(1),
+        ip_colocation_factor_whitelist: [IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)]
+            .into_iter()
+            .collect(),
+        ..PeerScoreParams::default()
+    };
+    for name in [TASKS_TOPIC, REPORTS_TOPIC] {
+        params.topics.insert(IdentTopic::new(name).hash(), topic.clone());
+    }
+    (params, PeerScoreThresholds::default())
+}
+
 fn build_swarm(config: &P2pConfig) -> Result<Swarm<Behaviour>, P2pError> {
     let keypair = match config.identity_seed {
         Some(seed) => Keypair::ed25519_from_bytes(seed).map_err(|e| P2pError::Network(format!("identity: {e}")))?,
         None => Keypair::generate_ed25519(),
     };
     let heartbeat = config.heartbeat;
+    let limits = &config.limits;
+    let connection_limits = ConnectionLimits::default()
+        .with_max_pending_incoming(Some(limits.max_pending_incoming))
+        .with_max_established_incoming(Some(limits.max_established_incoming))
+        .with_max_established(Some(limits.max_established))
+        .with_max_established_per_peer(Some(limits.max_established_per_peer));
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -150,14 +229,18 @@ fn build_swarm(config: &P2pConfig) -> Result<Swarm<Behaviour>, P2pError> {
             let gossipsub_config = gossipsub::ConfigBuilder::default()
                 .heartbeat_interval(heartbeat)
                 .validation_mode(gossipsub::ValidationMode::Strict)
+                .validate_messages()
+                .max_transmit_size(MAX_MESSAGE_BYTES)
                 .message_id_fn(message_id)
                 .build()?;
-            let gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossipsub_config)?;
+            let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossipsub_config)?;
+            let (params, thresholds) = peer_scoring();
+            gossipsub.with_peer_score(params, thresholds)?;
             let identify = identify::Behaviour::new(identify::Config::new("/triggerx/1".into(), key.public()));
             let peer_id = key.public().to_peer_id();
             let mut kad = kad::Behaviour::new(peer_id, kad::store::MemoryStore::new(peer_id));
             kad.set_mode(Some(kad::Mode::Server));
-            Ok(Behaviour { gossipsub, identify, kad })
+            Ok(Behaviour { limits: connection_limits::Behaviour::new(connection_limits), gossipsub, identify, kad })
         })
         .map_err(|e| P2pError::Network(format!("behaviour: {e}")))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
@@ -205,7 +288,8 @@ impl P2pNode {
         let (commands, command_rx) = mpsc::channel(1024);
         let (incoming_tx, incoming) = mpsc::channel(INCOMING_CAPACITY);
         let stats = Arc::new(P2pStats::default());
-        let task = tokio::spawn(drive(swarm, command_rx, incoming_tx, stats.clone()));
+        let admission = Admission::new(config.admission.clone());
+        let task = tokio::spawn(drive(swarm, command_rx, incoming_tx, stats.clone(), admission));
         Ok((P2pNode { peer_id, listen_addrs, stats, signer, commands, task }, incoming))
     }
 
@@ -224,7 +308,7 @@ impl P2pNode {
     /// Signs and publishes `message`.
     pub async fn publish(&self, message: &Message) -> Result<(), P2pError> {
         let envelope = Envelope::seal(message, &self.signer)?;
-        self.publish_envelope(message.topic(), &envelope).await
+        self.send(message.topic(), &envelope, assignment_of(message)).await
     }
 
     /// Publishes `message`, retrying while no peer listens on its topic yet, for up to `patience`.
@@ -232,7 +316,7 @@ impl P2pNode {
         let envelope = Envelope::seal(message, &self.signer)?;
         let started = Instant::now();
         loop {
-            match self.publish_envelope(message.topic(), &envelope).await {
+            match self.send(message.topic(), &envelope, assignment_of(message)).await {
                 Err(P2pError::Network(e)) if e.contains("NoPeersSubscribedToTopic") || e.contains("Insufficient") => {
                     if started.elapsed() > patience {
                         return Err(P2pError::Network(format!("no peer listened within {patience:?}: {e}")));
@@ -246,12 +330,29 @@ impl P2pNode {
 
     /// Publishes an already sealed envelope (also how tests inject forged ones).
     pub async fn publish_envelope(&self, topic: &'static str, envelope: &Envelope) -> Result<(), P2pError> {
+        self.send(topic, envelope, None).await
+    }
+
+    async fn send(
+        &self,
+        topic: &'static str,
+        envelope: &Envelope,
+        assignment: Option<Box<TaskMessage>>,
+    ) -> Result<(), P2pError> {
+        let data = envelope.to_bytes()?;
+        if data.len() > MAX_MESSAGE_BYTES {
+            return Err(P2pError::Message(format!("{} bytes, at most {MAX_MESSAGE_BYTES}", data.len())));
+        }
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Publish { topic, data: envelope.to_bytes()?, reply })
-            .await
-            .map_err(|_| P2pError::Stopped)?;
+        self.commands.send(Command::Publish { topic, data, assignment, reply }).await.map_err(|_| P2pError::Stopped)?;
         answer.await.map_err(|_| P2pError::Stopped)?
+    }
+}
+
+fn assignment_of(message: &Message) -> Option<Box<TaskMessage>> {
+    match message {
+        Message::Task(task) => Some(task.clone()),
+        Message::ExecutionReport(_) => None,
     }
 }
 
@@ -260,22 +361,39 @@ async fn drive(
     mut commands: mpsc::Receiver<Command>,
     incoming: mpsc::Sender<Received>,
     stats: Arc<P2pStats>,
+    mut admission: Admission,
 ) {
     loop {
         tokio::select! {
             event = swarm.select_next_some() => match event {
-                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
-                    match Envelope::open(&message.data) {
-                        Ok((from, message)) => {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                    propagation_source,
+                    message_id,
+                    message,
+                })) => {
+                    let verdict = admission.judge(message.source, &message.data, unix_now());
+                    let acceptance = match &verdict {
+                        Ok(_) => MessageAcceptance::Accept,
+                        Err(reason) if reason.penalises() => MessageAcceptance::Reject,
+                        Err(_) => MessageAcceptance::Ignore,
+                    };
+                    swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        acceptance,
+                    );
+                    match verdict {
+                        Ok(opened) => {
                             stats.received.fetch_add(1, Ordering::Relaxed);
-                            if incoming.try_send(Received { from, message }).is_err() {
+                            let received = Received { from: opened.sender, message: opened.message };
+                            if incoming.try_send(received).is_err() {
                                 stats.overflow.fetch_add(1, Ordering::Relaxed);
                                 metrics::counter!(DROPPED_METRIC, "reason" => "overflow").increment(1);
                             }
                         }
                         Err(reason) => {
-                            tracing::debug!(reason = reason.label(), "dropped a P2P message");
-                            stats.reject(reason);
+                            tracing::debug!(reason = reason.label(), peer = %propagation_source, "refused a P2P message");
+                            stats.refuse(reason);
                         }
                     }
                 }
@@ -288,7 +406,10 @@ async fn drive(
             },
             command = commands.recv() => match command {
                 None => break,
-                Some(Command::Publish { topic, data, reply }) => {
+                Some(Command::Publish { topic, data, assignment, reply }) => {
+                    if let Some(task) = assignment {
+                        admission.remember(&task, unix_now());
+                    }
                     let result = swarm
                         .behaviour_mut()
                         .gossipsub

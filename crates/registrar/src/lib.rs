@@ -44,8 +44,8 @@ pub struct HubTarget {
     pub hub: Address,
 }
 
-/// Registrar settings.
-#[derive(Debug, Clone)]
+/// Registrar settings (`Debug` leaves the admin key out).
+#[derive(Clone)]
 pub struct RegistrarConfig {
     /// RPC URL of the L1.
     pub l1_rpc_url: String,
@@ -61,6 +61,20 @@ pub struct RegistrarConfig {
     pub start_block: Option<u64>,
     /// Pause when caught up.
     pub poll_interval: Duration,
+}
+
+impl std::fmt::Debug for RegistrarConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrarConfig")
+            .field("l1_rpc_url", &triggerx_core::redact::redact_url(&self.l1_rpc_url))
+            .field("keeper_registry", &self.keeper_registry)
+            .field("hubs", &self.hubs)
+            .field("admin_key", &"<redacted>")
+            .field("confirmations", &self.confirmations)
+            .field("start_block", &self.start_block)
+            .field("poll_interval", &self.poll_interval)
+            .finish()
+    }
 }
 
 impl RegistrarConfig {

@@ -105,8 +105,6 @@ impl Store {
         self.job(job_id).await?.ok_or_else(|| StoreError::NotFound(format!("job {job_id}")))
     }
 
-    /// Jobs of `owner` (or all, for `None`), oldest first, without deleted ones unless asked. Returns the
-    /// page and the total count.
     /// Jobs of `owner` that may still run (pending, running or paused).
     pub async fn live_job_count(&self, owner: &str) -> Result<i64, StoreError> {
         let count = sqlx::query_scalar::<_, i64>(
@@ -118,6 +116,24 @@ impl Store {
         Ok(count)
     }
 
+    /// Live jobs of `owner` that fire every `period_ms` or more often: interval schedules and condition
+    /// polls (cron schedules are classified when they are created, not here).
+    pub async fn fast_live_job_count(&self, owner: &str, period_ms: i64) -> Result<i64, StoreError> {
+        let count = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id \
+             LEFT JOIN condition_jobs c ON c.job_id = j.job_id \
+             WHERE j.user_address = $1 AND j.status IN ('pending', 'running', 'paused') \
+             AND ((t.schedule_type = 'interval' AND t.time_interval * 1000 <= $2) OR c.poll_interval_ms <= $2)",
+        )
+        .bind(owner)
+        .bind(period_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    /// Jobs of `owner` (or all, for `None`), oldest first, without deleted ones unless asked. Returns the
+    /// page and the total count.
     pub async fn list_jobs(
         &self,
         owner: Option<&str>,

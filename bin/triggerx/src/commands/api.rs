@@ -30,7 +30,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         redis_url: args.redis_url.clone(),
         chains: chains.clone(),
         outbound: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
-        max_live_jobs_per_owner: args.max_live_jobs_per_owner,
+        quotas: triggerx_api::JobQuotas {
+            live: args.max_live_jobs_per_owner,
+            fast: args.max_fast_jobs_per_owner,
+            fast_period_ms: args.fast_period_secs.saturating_mul(1000),
+        },
         ..ApiConfig::on(args.listen)
     };
     let running = triggerx_api::spawn(store, config)

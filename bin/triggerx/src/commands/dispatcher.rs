@@ -17,6 +17,7 @@ use triggerx_p2p::{P2pConfig, P2pNode};
 use crate::cli::DispatcherArgs;
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
 use crate::commands::dispatcher_key::{DISPATCHER_KEY_FILE, load_or_create};
+use crate::commands::secret_file::read_secret;
 use crate::commands::{open_store, redact};
 
 /// What keepers need to accept this dispatcher's assignments (written to dispatcher.json).
@@ -38,10 +39,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
     let deployment = Deployment::read(&path).with_context(|| format!("reading the chains from {}", path.display()))?;
     let key_file = args.key_file.clone().unwrap_or_else(|| data_dir.join(DISPATCHER_KEY_FILE));
     let key = load_or_create(&key_file)?;
+    let admin_key = read_secret(args.admin_key_file.as_deref(), "TRIGGERX_ADMIN_KEY")?;
     let chains = DispatcherChain::from_deployment(&deployment, args.confirmations, Duration::from_millis(500));
     for chain in &deployment.chains {
         let hub = chain.contracts.hub;
-        if let Some(admin) = &args.admin_key {
+        if let Some(admin) = &admin_key {
             trust_dispatcher(&chain.rpc_url, admin, hub, key.address())
                 .await
                 .with_context(|| format!("making the hub of chain {} trust {}", chain.chain_id, key.address()))?;
@@ -51,7 +53,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
             .with_context(|| format!("asking the hub of chain {} about {}", chain.chain_id, key.address()))?;
         anyhow::ensure!(
             trusted,
-            "the hub {} of chain {} does not trust dispatcher {} (run once with --admin-key of the hub's admin, or \
+            "the hub {} of chain {} does not trust dispatcher {} (run once with --admin-key-file of the hub's admin, or \
              have the admin call setDispatcher)",
             hub,
             chain.chain_id,
@@ -80,7 +82,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
             .collect::<anyhow::Result<_>>()?,
         ..Default::default()
     };
-    let (node, reports) = P2pNode::start(p2p, key.clone()).await?;
+    let (node, reports) = P2pNode::start(p2p.accepting_tasks_from(vec![key.address()]), key.clone()).await?;
     let bootstrap: Vec<String> = node.listen_addrs.iter().map(ToString::to_string).collect();
     let queue = args.stream.queue();
     let service = triggerx_dispatcher::spawn(

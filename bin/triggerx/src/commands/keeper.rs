@@ -13,6 +13,7 @@ use triggerx_keeper::settings::KeeperFile;
 
 use crate::cli::{KeeperArgs, KeeperCommand};
 use crate::commands::devnet::wait_for_stop;
+use crate::commands::secret_file::read_secret;
 
 /// Environment variable holding the keystore password.
 pub const PASSWORD_ENV: &str = "TRIGGERX_KEYSTORE_PASSWORD";
@@ -23,7 +24,10 @@ pub const KEEPER_FILE: &str = "keeper.toml";
 pub async fn run(data_dir: &Path, args: KeeperArgs) -> anyhow::Result<()> {
     let config_path = args.config.clone().unwrap_or_else(|| data_dir.join(KEEPER_FILE));
     match args.command {
-        Some(KeeperCommand::Keygen { out, controller_key }) => keygen(&out, controller_key.as_deref()),
+        Some(KeeperCommand::Keygen { out, controller_key_file }) => {
+            let controller_key = read_secret(controller_key_file.as_deref(), "TRIGGERX_CONTROLLER_KEY")?;
+            keygen(&out, controller_key.as_deref())
+        }
         Some(KeeperCommand::Register) => register(&config_path).await,
         None => run_node(&config_path).await,
     }
@@ -47,7 +51,7 @@ fn password(confirm: bool) -> anyhow::Result<String> {
 }
 
 fn keygen(out: &Path, controller_key: Option<&str>) -> anyhow::Result<()> {
-    let controller = controller_key.map(signer_from_key).transpose().context("--controller-key")?;
+    let controller = controller_key.map(signer_from_key).transpose().context("the controller key")?;
     let keys = KeeperKeys::generate(controller);
     let password = password(true)?;
     let KeySource::Keystores { controller, consensus, bls } = keys.write_keystores(out, &password)? else {

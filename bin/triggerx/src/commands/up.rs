@@ -99,7 +99,8 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     // The dispatcher's P2P node is also the network's bootstrap peer; without a dispatcher here a
     // node of its own is (external dispatchers and keepers join through it).
     let bootstrap_key = if args.no_dispatcher { PrivateKeySigner::random() } else { dispatcher_key.clone() };
-    let (p2p_node, reports) = P2pNode::start(P2pConfig::default(), bootstrap_key).await?;
+    let p2p_config = P2pConfig::default().accepting_tasks_from(vec![dispatcher_key.address()]);
+    let (p2p_node, reports) = P2pNode::start(p2p_config, bootstrap_key).await?;
     let p2p_node = Arc::new(p2p_node);
     let bootstrap = p2p_node.listen_addrs.clone();
     // Automine makes a block only per transaction: a log would wait for the next one.

@@ -107,6 +107,36 @@ fn check_source_hosts(policy: &AddressPolicy, jobs: &[NewJob]) -> ApiResult<()> 
     Ok(())
 }
 
+/// Holds an owner key to its quotas: live jobs, and jobs firing at the fast periods.
+async fn check_quotas(state: &SharedState, owner: &str, validated: &[NewJob]) -> ApiResult<()> {
+    let quotas = state.quotas;
+    let adding = validated.len() as i64;
+    let live = state.store.live_job_count(owner).await?;
+    if live + adding > quotas.live {
+        return Err(ApiError::QuotaExceeded(format!(
+            "{owner} has {live} live jobs; this request would make {}, over the limit of {} per owner (delete \
+             finished jobs, or ask the operator)",
+            live + adding,
+            quotas.live
+        )));
+    }
+    let fast_adding =
+        validated.iter().filter(|j| j.period_ms().is_some_and(|p| p <= quotas.fast_period_ms)).count() as i64;
+    if fast_adding > 0 {
+        let fast = state.store.fast_live_job_count(owner, quotas.fast_period_ms).await?;
+        if fast + fast_adding > quotas.fast {
+            return Err(ApiError::QuotaExceeded(format!(
+                "{owner} has {fast} live jobs firing every {} s or more often; this request would make {}, over the \
+                 limit of {} per owner (use a longer interval, or ask the operator)",
+                quotas.fast_period_ms / 1000,
+                fast + fast_adding,
+                quotas.fast
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Everything `POST /api/jobs` checks before the on-chain owners: the body, each job's rules, source
 /// hosts, the caller's right to the owner, the owner's quota, and that this server serves the chains.
 async fn admissible_jobs(state: &SharedState, caller: &Caller, body: serde_json::Value) -> ApiResult<Vec<NewJob>> {
@@ -126,16 +156,7 @@ async fn admissible_jobs(state: &SharedState, caller: &Caller, body: serde_json:
     if let Some(first) = validated.first() {
         caller.require_owner(&first.user_address)?;
         if caller.owner_scope().is_some() {
-            let live = state.store.live_job_count(&first.user_address).await?;
-            let limit = state.max_live_jobs_per_owner;
-            if live + validated.len() as i64 > limit {
-                return Err(ApiError::QuotaExceeded(format!(
-                    "{} has {live} live jobs; this request would make {}, over the limit of {limit} per owner (delete \
-                     finished jobs, or ask the operator)",
-                    first.user_address,
-                    live + validated.len() as i64
-                )));
-            }
+            check_quotas(state, &first.user_address, &validated).await?;
         }
     }
     state.chains.chains_of_jobs(caller, &validated)?;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use triggerx_core::FieldError;
-use triggerx_core::abi_args::{convert_arguments, find_function, parse_abi};
+use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi};
 use triggerx_core::address::normalize_address;
 use triggerx_core::condition::{
     ConditionType, MAX_ORACLE_DECIMALS, ValueSourceType, check_key_route, parse_oracle_function,
@@ -243,7 +243,8 @@ impl CreateJobData {
         match arg_type {
             ArgType::Static => {
                 let function = find_function(&abi, function_name, Some(arguments.len()), "target_function")?;
-                convert_arguments(function, &arguments, "arguments")?;
+                let values = convert_arguments(function, &arguments, "arguments")?;
+                encode_call(function, &values, "arguments")?;
             }
             ArgType::Dynamic => {
                 // The script supplies the arguments, so an overloaded bare name is resolved at run time.
