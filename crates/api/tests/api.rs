@@ -100,6 +100,16 @@ async fn lists_gets_updates_pauses_resumes_deletes(backend: Backend) {
     let (_, rest) = api.get(&format!("/api/jobs/user/{OWNER_A}?limit=2&offset=2"), &api.key_a).await;
     assert_eq!(rest["jobs"].as_array().unwrap().len(), 1);
     assert_eq!(rest["page"]["next_offset"], Value::Null);
+    // Review M5: a deep offset makes the database read every skipped row; it is refused.
+    for path in [format!("/api/jobs/user/{OWNER_A}?offset=100001"), "/api/leaderboard/users?offset=100001".to_string()]
+    {
+        let (status, deep) = api.get(&path, &api.key_a).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {deep}");
+        assert_eq!(
+            (deep["error"]["code"].as_str(), deep["error"]["field"].as_str()),
+            (Some("invalid_page"), Some("offset"))
+        );
+    }
     let (_, mine) = api.get("/api/jobs/by-apikey", &api.key_a).await;
     assert_eq!(mine["jobs"].as_array().unwrap().len(), 3);
     let (_, all) = api.get("/api/jobs", &api.admin).await;

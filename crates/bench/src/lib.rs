@@ -1,6 +1,7 @@
 //! TriggerX's benchmarks and its chaos run, as `triggerx bench ...` and `triggerx chaos`: each command
 //! with its arguments next to it. Tooling like the binary (errors are `anyhow`), not used by services.
 
+pub mod abuse;
 pub mod api;
 pub mod chain;
 pub mod chaos;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use clap::Subcommand;
 
+use crate::abuse::BenchAbuseArgs;
 use crate::api::BenchApiArgs;
 use crate::chain::BenchChainArgs;
 use crate::conditions::{BenchConditionsArgs, PriceServerArgs};
@@ -25,6 +27,9 @@ use crate::time::BenchTimeArgs;
 /// `triggerx bench ...`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Abuse the API while one owner's jobs fire: random keys, methods and malformed bodies, slow
+    /// connections; server errors, memory growth and a legitimate client's latency.
+    Abuse(BenchAbuseArgs),
     /// Load-test the REST API on a fresh database: job creations/s, then GET /api/jobs/{id} requests/s and latency.
     Api(BenchApiArgs),
     /// Measure the chain layer on a local anvil: sender transactions/s (one signer) and watcher logs/s.
@@ -48,6 +53,7 @@ pub enum BenchCommand {
 /// Runs a `bench` subcommand.
 pub async fn run(data_dir: &Path, command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Abuse(args) => abuse::run(args).await,
         BenchCommand::Api(args) => api::run(args).await,
         BenchCommand::Keeper(args) => keeper::run(args).await,
         BenchCommand::HubGas => hub_gas::run().await,

@@ -8,6 +8,9 @@ use crate::FieldError;
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 /// Largest page a client may ask for.
 pub const MAX_PAGE_SIZE: i64 = 500;
+/// Deepest offset a client may ask for: a database still reads every skipped row, so deeper pages
+/// are reached by narrowing the list (owner, job), not by skipping.
+pub const MAX_OFFSET: i64 = 100_000;
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,7 +33,7 @@ impl Default for Page {
 pub struct PageQuery {
     /// Rows to return (1..=500, default 50).
     pub limit: Option<i64>,
-    /// Rows to skip (default 0).
+    /// Rows to skip (0..=100000, default 0).
     pub offset: Option<i64>,
 }
 
@@ -42,8 +45,8 @@ impl PageQuery {
             return Err(FieldError::new("invalid_page", "limit", format!("must be 1..={MAX_PAGE_SIZE}")));
         }
         let offset = self.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(FieldError::new("invalid_page", "offset", "must not be negative"));
+        if !(0..=MAX_OFFSET).contains(&offset) {
+            return Err(FieldError::new("invalid_page", "offset", format!("must be 0..={MAX_OFFSET}")));
         }
         Ok(Page { limit, offset })
     }

@@ -167,7 +167,15 @@ pub struct SourceReader {
     limits: FetchLimits,
     chains: HashMap<u64, DynProvider>,
     sockets: Mutex<HashMap<String, Subscription>>,
+    /// Reads over the network under way at once (HTTP fetches and view calls).
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// Network reads (HTTP fetches, view calls) one scheduler makes at once; more wait their turn (review
+/// H7: one read per distinct URL per tick, unbounded, exhausted file descriptors).
+pub const MAX_CONCURRENT_READS: usize = 256;
+/// WebSocket sources one scheduler follows at once; a job naming another one reads an error.
+pub const MAX_WEBSOCKET_SOURCES: usize = 1_000;
 
 impl SourceReader {
     /// A reader with these limits and these chains' RPC URLs (for oracle sources).
@@ -180,11 +188,23 @@ impl SourceReader {
                 .map_err(|e| format!("chain {chain_id}: {e}"))?;
             providers.insert(*chain_id, provider);
         }
-        Ok(SourceReader { http, limits, chains: providers, sockets: Mutex::new(HashMap::new()) })
+        Ok(SourceReader {
+            http,
+            limits,
+            chains: providers,
+            sockets: Mutex::new(HashMap::new()),
+            in_flight: tokio::sync::Semaphore::new(MAX_CONCURRENT_READS),
+        })
     }
 
     /// One read of `source`.
     pub async fn read(&self, source: &SourceKey) -> Result<Reading, String> {
+        let _turn = match source {
+            SourceKey::Api(_) | SourceKey::Oracle { .. } => {
+                Some(self.in_flight.acquire().await.map_err(|_| "the reader is closed".to_string())?)
+            }
+            SourceKey::Static | SourceKey::Websocket(_) => None,
+        };
         match source {
             SourceKey::Static => Ok(Reading::Nothing),
             SourceKey::Api(url) => self.get(url).await.map(Reading::Json),
@@ -236,6 +256,9 @@ impl SourceReader {
 
     fn newest_message(&self, url: &str) -> Result<Reading, String> {
         let mut sockets = self.sockets.lock().map_err(|_| "websocket feeds poisoned".to_string())?;
+        if !sockets.contains_key(url) && sockets.len() >= MAX_WEBSOCKET_SOURCES {
+            return Err(format!("this scheduler already follows {MAX_WEBSOCKET_SOURCES} websocket sources"));
+        }
         let subscription = sockets.entry(url.to_string()).or_insert_with(|| {
             let feed = Arc::new(Mutex::new(Feed::default()));
             let task = tokio::spawn(follow_socket(url.to_string(), feed.clone(), self.limits.clone()));

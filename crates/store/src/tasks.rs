@@ -69,6 +69,11 @@ impl Store {
         Ok((task_from_row(&existing)?, false))
     }
 
+    /// How many tasks the store holds.
+    pub async fn task_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tasks").fetch_one(&self.pool).await?)
+    }
+
     /// One task.
     pub async fn task(&self, task_id: i64) -> Result<Option<Task>, StoreError> {
         let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = $1"))

@@ -9,6 +9,9 @@ use triggerx_core::user::{POINTS_PER_CUSTOM_JOB, POINTS_PER_JOB, User, UserLeade
 use crate::rows::{corrupt, get};
 use crate::{Store, StoreError};
 
+/// Most job ids a user record lists (its newest; `GET /api/jobs?owner=` pages through all of them).
+pub const MAX_LISTED_JOB_IDS: i64 = 1_000;
+
 const USER_COLUMNS: &str =
     "user_id, user_address, account_balance, token_balance, email_id, created_at, last_updated_at";
 
@@ -33,11 +36,15 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let mut user = user_from_row(&row)?;
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT job_id FROM jobs WHERE user_id = $1 ORDER BY created_at, job_id")
-                .bind(user.user_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT job_id FROM jobs WHERE user_id = $1 ORDER BY created_at DESC, job_id DESC LIMIT $2",
+        )
+        .bind(user.user_id)
+        .bind(MAX_LISTED_JOB_IDS)
+        .fetch_all(&self.pool)
+        .await?;
+        // Newest first to pick the last ones, shown oldest first as before.
+        let ids: Vec<String> = ids.into_iter().rev().collect();
         user.job_ids = ids
             .iter()
             .map(|id| JobId::parse(id, "job_id").map_err(|e| corrupt("jobs.job_id", e)))
@@ -65,13 +72,19 @@ impl Store {
         address: Option<&str>,
         page: Page,
     ) -> Result<Vec<UserLeaderboardEntry>, StoreError> {
+        // Ranked from one pass over the jobs; executed tasks are counted for the page's users only
+        // (review M5: the counts were computed for every user before sorting).
         let filter = if address.is_some() { "WHERE u.user_address = $3" } else { "" };
         let sql = format!(
-            "SELECT u.user_id, u.user_address, {} AS user_points, \
-             (SELECT COUNT(*) FROM jobs j WHERE j.user_id = u.user_id) AS total_jobs, \
-             (SELECT COUNT(*) FROM tasks t JOIN jobs j ON j.job_id = t.job_id WHERE j.user_id = u.user_id AND t.task_status = 'executed') AS tasks_completed \
-             FROM users u {filter} ORDER BY user_points DESC, u.user_id LIMIT $1 OFFSET $2",
-            user_points_sql("u")
+            "SELECT p.user_id, u.user_address, p.user_points, p.total_jobs, \
+             (SELECT COUNT(*) FROM tasks t JOIN jobs j ON j.job_id = t.job_id \
+              WHERE j.user_id = p.user_id AND t.task_status = 'executed') AS tasks_completed \
+             FROM (SELECT u.user_id, \
+                   CAST(COALESCE(SUM(CASE WHEN j.custom = 1 THEN {POINTS_PER_CUSTOM_JOB} ELSE {POINTS_PER_JOB} END), 0) \
+                   AS DOUBLE PRECISION) AS user_points, COUNT(j.job_id) AS total_jobs \
+                   FROM users u LEFT JOIN jobs j ON j.user_id = u.user_id {filter} \
+                   GROUP BY u.user_id ORDER BY user_points DESC, u.user_id LIMIT $1 OFFSET $2) p \
+             JOIN users u ON u.user_id = p.user_id ORDER BY p.user_points DESC, p.user_id"
         );
         let mut query = sqlx::query(&sql).bind(page.limit).bind(page.offset);
         if let Some(a) = address {
