@@ -50,6 +50,8 @@ struct Tally {
     client_errors: AtomicU64,
     successes: AtomicU64,
     transport_errors: AtomicU64,
+    /// The first few requests without an answer, as the client saw them.
+    unanswered: std::sync::Mutex<Vec<String>>,
 }
 
 impl Tally {
@@ -251,15 +253,26 @@ pub async fn run(args: BenchAbuseArgs) -> anyhow::Result<()> {
                 let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (worker + 1);
                 while sent.fetch_add(1, Ordering::Relaxed) < total {
                     let response = abusive_request(&client, &base, &mut rng).send().await;
+                    if let Err(e) = &response
+                        && let Ok(mut seen) = abuse.unanswered.lock()
+                        && seen.len() < 3
+                    {
+                        seen.push(format!("{e:?}"));
+                    }
                     abuse.count(response.ok().map(|r| r.status().as_u16()));
                 }
             })
         })
         .collect();
     let slow: Vec<_> = (0..args.slow_connections).map(|_| tokio::spawn(slow_client(api.address, deadline))).collect();
+    // The legitimate client has connections of its own, and lets an idle one go before the server's
+    // 10 s idle timeout would close it under a request.
+    let own_client = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(40))
+        .build()?;
     let reader = {
-        let (client, base, admin, legit, jobs) =
-            (client.clone(), base.clone(), admin.clone(), legit.clone(), args.jobs);
+        let (client, base, admin, legit, jobs) = (own_client, base.clone(), admin.clone(), legit.clone(), args.jobs);
         tokio::spawn(async move {
             // Bounds 1 us..60 s with 3 significant digits are valid constants.
             let mut latency =
@@ -316,9 +329,11 @@ pub async fn run(args: BenchAbuseArgs) -> anyhow::Result<()> {
         a.abort();
     }
     let tasks = store.task_count().await.unwrap_or(0) - tasks_before;
+    let stopping = Instant::now();
     scheduler.stop().await;
     dispatcher.stop().await;
     api.stop().await?;
+    let stopped_in = stopping.elapsed();
 
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     println!();
@@ -350,6 +365,10 @@ pub async fn run(args: BenchAbuseArgs) -> anyhow::Result<()> {
         "| resident memory | {baseline:.0} MiB after setup, peak {peak:.0} MiB during the run (+{:.0} MiB) |",
         peak - baseline
     );
+    println!("| stop (scheduler, dispatcher, API) | {:.1} s |", stopped_in.as_secs_f64());
+    for why in abuse.unanswered.lock().map(|s| s.clone()).unwrap_or_default() {
+        println!("no answer, e.g.: {why}");
+    }
     let server_errors = load(&abuse.server_errors) + load(&legit.server_errors);
     anyhow::ensure!(server_errors == 0, "{server_errors} server errors");
     anyhow::ensure!(load(&legit.transport_errors) == 0, "legitimate requests went unanswered");

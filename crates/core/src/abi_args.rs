@@ -186,6 +186,16 @@ mod tests {
     }
 
     #[test]
+    fn a_call_over_the_calldata_limit_is_refused_naming_the_arguments() {
+        let function = alloy_json_abi::Function::parse("function note(string text)").unwrap();
+        let fits = convert_arguments(&function, &["x".repeat(MAX_CALLDATA_BYTES - 200)], "arguments").unwrap();
+        assert!(encode_call(&function, &fits, "arguments").is_ok());
+        let over = convert_arguments(&function, &["x".repeat(MAX_CALLDATA_BYTES)], "arguments").unwrap();
+        let error = encode_call(&function, &over, "arguments").unwrap_err();
+        assert_eq!((error.code, error.field.as_str()), ("too_long", "arguments"), "{error:?}");
+    }
+
+    #[test]
     fn errors_name_the_argument() {
         let abi = parse_abi(ABI, "abi").unwrap();
         let f = find_function(&abi, "setAll", None, "target_function").unwrap();

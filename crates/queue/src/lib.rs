@@ -73,7 +73,12 @@ pub struct TaskQueueReceiver {
 
 /// An in-process queue.
 pub fn in_process() -> (TaskQueueSender, TaskQueueReceiver) {
-    let (tx, rx) = mpsc::channel(IN_PROCESS_CAPACITY);
+    in_process_with_capacity(IN_PROCESS_CAPACITY)
+}
+
+/// An in-process queue holding at most `capacity` requests (tests make a dispatcher that lags).
+pub fn in_process_with_capacity(capacity: usize) -> (TaskQueueSender, TaskQueueReceiver) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
     let progress = Arc::new(Progress::default());
     (
         TaskQueueSender { inner: Sender::InProcess(tx, progress.clone()) },

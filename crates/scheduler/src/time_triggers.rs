@@ -22,6 +22,11 @@ use triggerx_store::{NextOccurrence, Store, StoreError, TimeSchedule};
 use crate::timers::{TimerEntry, Timers};
 
 /// Steps allowed when looking for the latest missed occurrence of a cron or specific schedule.
+/// Occurrences fired in one turn of the loop. Behind schedule (more jobs due every second than the
+/// dispatcher takes), every job is due again as soon as it fired: without a bound the loop never saw a
+/// stop or a paused job again (found by `triggerx bench abuse`).
+const MAX_FIRED_PER_TURN: usize = 1_000;
+
 const MAX_CATCH_UP_STEPS: usize = 100_000;
 /// Job changes are re-read with this overlap (writers' clocks and same-millisecond updates).
 const CHANGE_OVERLAP_MS: i64 = 2_000;
@@ -173,13 +178,15 @@ impl TimeTriggers {
         result
     }
 
-    /// Sends every occurrence due now and schedules each job's next one.
+    /// Sends the occurrences due now, at most [`MAX_FIRED_PER_TURN`] (the loop comes back at once for
+    /// the rest, after it looked at a stop and at job changes), and schedules each job's next one.
     async fn fire_due(
         &self,
         timers: &mut Timers,
         writes: &mpsc::UnboundedSender<Write>,
     ) -> Result<(), TimeTriggerError> {
-        while let Some((job_id, at)) = timers.pop_due(now_millis()) {
+        for _ in 0..MAX_FIRED_PER_TURN {
+            let Some((job_id, at)) = timers.pop_due(now_millis()) else { break };
             let message = TaskRequest { job_id, occurrence_key: format!("time:{at}") };
             self.queue.send(message).await.map_err(|_| TimeTriggerError::QueueClosed)?;
             let late = now_micros() - at * 1000;

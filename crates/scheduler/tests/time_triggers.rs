@@ -212,3 +212,41 @@ async fn the_sdk_body_of_an_interval_job_runs_until_its_frame_ends() {
     assert_eq!(seen[..3], [start_at, start_at + 1_000, start_at + 2_000]);
     assert_eq!(store.require_job(job).await.unwrap().status, JobStatus::Expired, "until the frame ran out");
 }
+
+/// Found by `triggerx bench abuse`: with more jobs due every second than the dispatcher takes, every
+/// job is due again as soon as it fired, and the loop never came back to see a stop (or a pause).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_behind_schedule_still_stops_and_follows_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(triggerx_store::Backend::Sqlite, dir.path()).await.unwrap();
+    let mut jobs = Vec::new();
+    for id in 1..=1_500 {
+        jobs.push(create(&store, time_job(id)).await);
+    }
+    // A dispatcher that takes 500 requests a second behind a short queue: the scheduler falls behind
+    // for good.
+    let (queue, mut requests) = triggerx_queue::in_process_with_capacity(100);
+    let config = TimeTriggerConfig { follow_every: Duration::from_millis(100), ..Default::default() };
+    let scheduler = TimeTriggers::new(store.clone(), queue, config);
+    let running = Running::spawn(|stop| scheduler.run(stop));
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let consumer = tokio::spawn(async move {
+        while let Some(request) = requests.recv().await {
+            let _ = seen_tx.send(request.job_id);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paused = jobs[0];
+    store.set_job_paused(paused, true).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while seen.try_recv().is_ok() {}
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut after_pause = 0;
+    while let Ok(job) = seen.try_recv() {
+        after_pause += usize::from(job == paused);
+    }
+    assert_eq!(after_pause, 0, "the paused job was followed while behind schedule");
+    tokio::time::timeout(Duration::from_secs(10), running.stop()).await.expect("stopped within 10 s while behind");
+    consumer.abort();
+}
