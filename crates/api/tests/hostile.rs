@@ -234,3 +234,42 @@ async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
     assert!(started.elapsed() < Duration::from_secs(6));
     server.stop().await.unwrap();
 }
+
+/// Review H7 (quotas on the shortest periods): a cron schedule is fast by its shortest gap, and the
+/// fast quota is checked before anything else needs a chain (so this server without chains shows it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_schedules_count_as_fast_by_their_shortest_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+    let key = store.create_api_key(Some(OWNER_A), false, None).await.unwrap().key;
+    let quotas = triggerx_api::JobQuotas { fast: 0, ..Default::default() };
+    let server =
+        triggerx_api::spawn(store, ApiConfig { quotas, ..ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))) })
+            .await
+            .unwrap();
+    let client = reqwest::Client::new();
+    let check = |cron: &'static str| {
+        let job = with(with(time_job("9", OWNER_A), "schedule_type", json!("cron")), "cron_expression", json!(cron));
+        let request = client
+            .post(format!("http://{}/api/jobs/check", server.address))
+            .header("X-Api-Key", &key)
+            .json(&json!([with(job, "time_interval", Value::Null)]))
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    // Every 5 s, every 10 s (the default fast period), and twice an hour but 5 s apart.
+    for fast in ["*/5 * * * * *", "*/10 * * * * *", "0,5 0 * * * *"] {
+        let (status, body) = check(fast).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{fast}: {body}");
+        assert_eq!(body["error"]["code"], json!("quota_exceeded"), "{fast}: {body}");
+    }
+    // Every minute, or hourly, is not fast: it passes the quotas and meets the next check (no chain
+    // to check the owner).
+    for slow in ["0 * * * * *", "0 0 * * * *", "*/15 * * * *"] {
+        let (status, body) = check(slow).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{slow}: {body}");
+    }
+}
