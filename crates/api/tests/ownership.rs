@@ -137,6 +137,19 @@ async fn an_owner_key_is_held_to_its_quotas_of_live_and_fast_jobs() {
     assert!(message(4).contains("live jobs"), "{}", message(4));
     assert_eq!(store.live_job_count(&owner_text).await.unwrap(), 3, "the refused ones were not stored");
     assert_eq!(store.fast_live_job_count(&owner_text, 10_000).await.unwrap(), 1);
+    // Nor does an update make a job fast past the quota.
+    let update = |id: U256, interval: i64| {
+        client
+            .put(format!("http://{}/api/jobs/update/{id}", api.address))
+            .header("X-Api-Key", &key)
+            .json(&json!({"time_interval": interval}))
+            .send()
+    };
+    let faster = update(ids[3], 2).await.unwrap();
+    assert_eq!(faster.status().as_u16(), 429, "{:?}", faster.text().await);
+    let slower = update(ids[3], 120).await.unwrap();
+    assert_eq!(slower.status().as_u16(), 200, "{:?}", slower.text().await);
+    assert_eq!(store.fast_live_job_count(&owner_text, 10_000).await.unwrap(), 1);
     // A deleted job frees its place.
     let deleted = client
         .delete(format!("http://{}/api/jobs/{}", api.address, ids[0]))

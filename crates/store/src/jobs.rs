@@ -116,14 +116,12 @@ impl Store {
         Ok(count)
     }
 
-    /// Live jobs of `owner` that fire every `period_ms` or more often: interval schedules and condition
-    /// polls (cron schedules are classified when they are created, not here).
+    /// Live jobs of `owner` that fire every `period_ms` or more often (intervals, cron schedules by
+    /// their shortest gap, condition polls).
     pub async fn fast_live_job_count(&self, owner: &str, period_ms: i64) -> Result<i64, StoreError> {
         let count = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM jobs j LEFT JOIN time_jobs t ON t.job_id = j.job_id \
-             LEFT JOIN condition_jobs c ON c.job_id = j.job_id \
-             WHERE j.user_address = $1 AND j.status IN ('pending', 'running', 'paused') \
-             AND ((t.schedule_type = 'interval' AND t.time_interval * 1000 <= $2) OR c.poll_interval_ms <= $2)",
+            "SELECT COUNT(*) FROM jobs WHERE user_address = $1 AND status IN ('pending', 'running', 'paused') \
+             AND period_ms IS NOT NULL AND period_ms <= $2",
         )
         .bind(owner)
         .bind(period_ms)
@@ -217,7 +215,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE jobs SET job_title = $1, recurring = $2, job_cost_prediction = $3, timezone = $4, time_frame = $5, \
-             expiration_time = $6, status = $7, updated_at = $8 WHERE job_id = $9",
+             expiration_time = $6, status = $7, updated_at = $8, period_ms = $9 WHERE job_id = $10",
         )
         .bind(&job.spec.job_title)
         .bind(as_flag(job.spec.recurring))
@@ -227,6 +225,7 @@ impl Store {
         .bind(job.spec.expiration_time)
         .bind(job.status.as_str())
         .bind(now)
+        .bind(job.spec.period_ms())
         .bind(job_id.to_string())
         .execute(&mut *tx)
         .await?;
@@ -359,8 +358,8 @@ async fn insert_job(
          chain_status, custom, time_frame, recurring, status, job_cost_prediction, timezone, is_imua, is_safe, safe_name, \
          safe_address, language, created_chain_id, ether_balance, token_balance, expiration_time, target_chain_id, \
          target_contract_address, target_function, abi, arg_type, arguments, dynamic_arguments_script_url, created_at, \
-         updated_at, last_executed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $31, NULL)",
+         updated_at, last_executed_at, period_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $31, NULL, $32)",
     )
     .bind(&id)
     .bind(user_id)
@@ -393,6 +392,7 @@ async fn insert_job(
     .bind(arguments)
     .bind(&job.target.dynamic_arguments_script_url)
     .bind(now)
+    .bind(job.period_ms())
     .execute(&mut **tx)
     .await;
     match inserted {

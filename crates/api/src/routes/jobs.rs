@@ -124,15 +124,21 @@ async fn check_quotas(state: &SharedState, owner: &str, validated: &[NewJob]) ->
         validated.iter().filter(|j| j.period_ms().is_some_and(|p| p <= quotas.fast_period_ms)).count() as i64;
     if fast_adding > 0 {
         let fast = state.store.fast_live_job_count(owner, quotas.fast_period_ms).await?;
-        if fast + fast_adding > quotas.fast {
-            return Err(ApiError::QuotaExceeded(format!(
-                "{owner} has {fast} live jobs firing every {} s or more often; this request would make {}, over the \
-                 limit of {} per owner (use a longer interval, or ask the operator)",
-                quotas.fast_period_ms / 1000,
-                fast + fast_adding,
-                quotas.fast
-            )));
-        }
+        check_fast_quota(owner, fast, fast_adding, &quotas)?;
+    }
+    Ok(())
+}
+
+/// Refuses `adding` more fast jobs to an owner who has `fast` of them, when that is over the quota.
+fn check_fast_quota(owner: &str, fast: i64, adding: i64, quotas: &crate::JobQuotas) -> ApiResult<()> {
+    if fast + adding > quotas.fast {
+        return Err(ApiError::QuotaExceeded(format!(
+            "{owner} has {fast} live jobs firing every {} s or more often; this would make {}, over the limit of {} \
+             per owner (use a longer interval, or ask the operator)",
+            quotas.fast_period_ms / 1000,
+            fast + adding,
+            quotas.fast
+        )));
     }
     Ok(())
 }
@@ -318,6 +324,16 @@ pub async fn update_job(
 ) -> ApiResult<Json<JobView>> {
     let update = update.validate()?;
     let job = owned_job(&state, &caller, path_job_id(&job_id)?).await?;
+    // A shorter interval may make the job fast: the owner's fast quota holds for updates too.
+    let quotas = state.quotas;
+    let was_fast = job.spec.period_ms().is_some_and(|p| p <= quotas.fast_period_ms);
+    if caller.owner_scope().is_some()
+        && !was_fast
+        && update.time_interval.is_some_and(|s| s.saturating_mul(1000) <= quotas.fast_period_ms)
+    {
+        let fast = state.store.fast_live_job_count(&job.spec.user_address, quotas.fast_period_ms).await?;
+        check_fast_quota(&job.spec.user_address, fast, 1, &quotas)?;
+    }
     Ok(Json(JobView::from(&state.store.update_job(job.spec.job_id, &update).await?)))
 }
 
