@@ -280,10 +280,11 @@ impl NewJob {
             Trigger::Time(time) => match time.schedule(&self.timezone).ok()? {
                 (Schedule::Interval { seconds }, _) => i64::try_from(seconds).ok().map(|s| s.saturating_mul(1000)),
                 (schedule @ Schedule::Cron { .. }, tz) => {
-                    let mut at = chrono::Utc::now();
+                    // Gaps between occurrences only: from now to the first is not a period.
+                    let mut at = schedule.next_after(chrono::Utc::now(), tz)?;
                     let mut shortest: Option<i64> = None;
                     for _ in 0..16 {
-                        let next = schedule.next_after(at, tz)?;
+                        let Some(next) = schedule.next_after(at, tz) else { break };
                         let gap = (next - at).num_milliseconds();
                         shortest = Some(shortest.map_or(gap, |s| s.min(gap)));
                         at = next;
