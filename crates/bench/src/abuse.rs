@@ -22,6 +22,9 @@ use triggerx_scheduler::{AddressPolicy, SchedulerConfig};
 use triggerx_store::Store;
 use triggerx_testbed::databases::fresh_database_url;
 
+use crate::api::next_random;
+use crate::time::resident_mib;
+
 /// `triggerx bench abuse`.
 #[derive(Debug, Args)]
 pub struct BenchAbuseArgs {
@@ -64,24 +67,6 @@ impl Tally {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-fn next_random(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 fn interval_job(id: u64) -> String {
@@ -238,7 +223,7 @@ pub async fn run(args: BenchAbuseArgs) -> anyhow::Result<()> {
         SchedulerConfig { chains: Vec::new(), confirmations: 0, lease: None, outbound: AddressPolicy::public_only() };
     let scheduler = triggerx_scheduler::spawn(store.clone(), queue, config);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let baseline = resident_mib();
+    let baseline = resident_mib().0;
     let tasks_before = store.task_count().await.unwrap_or(0);
 
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -306,13 +291,13 @@ pub async fn run(args: BenchAbuseArgs) -> anyhow::Result<()> {
     let mut peak = baseline;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        peak = peak.max(resident_mib());
+        peak = peak.max(resident_mib().0);
         progress.set_position(started.elapsed().as_secs());
         progress.set_message(format!(
             "{} abusive sent, {} server errors, RSS {:.0} MiB",
             sent.load(Ordering::Relaxed).min(args.requests),
             abuse.server_errors.load(Ordering::Relaxed) + legit.server_errors.load(Ordering::Relaxed),
-            resident_mib()
+            resident_mib().0
         ));
     }
     progress.finish();

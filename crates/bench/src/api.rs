@@ -210,7 +210,8 @@ where
     result
 }
 
-fn next_random(state: &mut u64) -> u64 {
+/// The next number of a xorshift sequence (load generators pick ids and inputs with it).
+pub(crate) fn next_random(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;

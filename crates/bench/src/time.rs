@@ -29,7 +29,7 @@ pub struct BenchTimeArgs {
 }
 
 /// Resident memory now and at its peak, from /proc (MiB; zero where unavailable).
-fn resident_mib() -> (f64, f64) {
+pub(crate) fn resident_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status

@@ -314,9 +314,10 @@ impl P2pNode {
     /// Publishes `message`, retrying while no peer listens on its topic yet, for up to `patience`.
     pub async fn publish_when_ready(&self, message: &Message, patience: Duration) -> Result<(), P2pError> {
         let envelope = Envelope::seal(message, &self.signer)?;
+        let assignment = assignment_of(message);
         let started = Instant::now();
         loop {
-            match self.send(message.topic(), &envelope, assignment_of(message)).await {
+            match self.send(message.topic(), &envelope, assignment.clone()).await {
                 Err(P2pError::Network(e)) if e.contains("NoPeersSubscribedToTopic") || e.contains("Insufficient") => {
                     if started.elapsed() > patience {
                         return Err(P2pError::Network(format!("no peer listened within {patience:?}: {e}")));
