@@ -61,6 +61,9 @@ pub enum Command {
     Dispatcher(DispatcherArgs),
     /// Accept signed keeper check-ins, track liveness, alert when keepers go offline and come back.
     Health(HealthArgs),
+    /// Run a job script locally in the sandbox, as the dispatcher runs it, and print what it returns.
+    #[command(subcommand)]
+    Script(ScriptCommand),
     /// Measure performance.
     #[command(subcommand)]
     Bench(triggerx_bench::BenchCommand),
@@ -224,6 +227,13 @@ pub struct DispatcherArgs {
     /// dispatcher.json in the data directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Gateway `ipfs://` script URLs are read through.
+    #[arg(long, env = "TRIGGERX_IPFS_GATEWAY", default_value = "https://ipfs.io")]
+    pub ipfs_gateway: String,
+    /// An internal address range job scripts' `fetch` may reach (e.g. 10.0.0.0/8), repeatable; by
+    /// default scripts reach public addresses only.
+    #[arg(long = "allow-script-range", value_name = "CIDR")]
+    pub allow_script_ranges: Vec<triggerx_scheduler::IpNet>,
 }
 
 /// `triggerx devnet`.
@@ -289,6 +299,9 @@ pub struct UpArgs {
     /// occurrence, its task and the transaction that executed it.
     #[arg(long)]
     pub demo: bool,
+    /// Gateway `ipfs://` script URLs are read through.
+    #[arg(long, env = "TRIGGERX_IPFS_GATEWAY", default_value = "https://ipfs.io")]
+    pub ipfs_gateway: String,
 }
 
 /// `triggerx scheduler`.
@@ -355,6 +368,42 @@ pub struct ApiArgs {
     /// The period (interval, cron gap, condition poll) at or under which a job counts as fast.
     #[arg(long, default_value_t = triggerx_api::DEFAULT_FAST_PERIOD_MS / 1000)]
     pub fast_period_secs: i64,
+    /// Gateway `ipfs://` script URLs are read through.
+    #[arg(long, env = "TRIGGERX_IPFS_GATEWAY", default_value = "https://ipfs.io")]
+    pub ipfs_gateway: String,
+}
+
+/// `triggerx script ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScriptCommand {
+    /// Run FILE once: `main(input)` with the input below, fetch limited to --allow-host, and print the
+    /// output, the storage it would write, its console lines and every host call.
+    Run(ScriptRunArgs),
+}
+
+/// `triggerx script run`.
+#[derive(Debug, Args)]
+pub struct ScriptRunArgs {
+    /// The script (JavaScript defining `main(input)`).
+    pub file: PathBuf,
+    /// JSON given to main as `input.args` (e.g. '{"symbol": "ETH"}').
+    #[arg(long)]
+    pub args: Option<String>,
+    /// JSON object given to main as its whole input instead (e.g. a trigger: '{"trigger": {...}}').
+    #[arg(long, conflicts_with = "args")]
+    pub input: Option<String>,
+    /// A host the script's fetch may reach (`host` or `host:port`), repeatable.
+    #[arg(long = "allow-host")]
+    pub allow_hosts: Vec<String>,
+    /// Let fetch reach loopback and private addresses too (a local test server).
+    #[arg(long)]
+    pub allow_internal: bool,
+    /// JSON object of the job storage the run sees (e.g. '{"runs": "3"}').
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// RPC URL for the script's ethCall (its chain id is read from the node).
+    #[arg(long)]
+    pub rpc_url: Option<String>,
 }
 
 /// `triggerx apikey ...`.

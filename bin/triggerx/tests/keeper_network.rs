@@ -113,6 +113,7 @@ fn assignment(
         signature: Default::default(),
         reporter,
         dispatched_at_micros: 0,
+        script: None,
     }
 }
 

@@ -14,6 +14,7 @@ use triggerx_chain::deploy::ChainRole;
 use triggerx_chain::deployment::Deployment;
 
 mod common;
+mod up_scripts;
 use common::{ABI, create_job, job_tasks, start_up};
 
 #[test]
@@ -57,6 +58,7 @@ fn up_runs_a_job_end_to_end_and_stops_cleanly() {
     condition_job_fires_once_per_crossing(&deployment, &api, &admin, &runtime);
     job_cli_creates_and_manages_a_job(&data, &deployment, &api, &admin, &runtime);
     standalone_keeper_joins_and_executes(&data, &deployment, &api, &admin, &job_id.to_string(), &runtime);
+    up_scripts::scripted_jobs_run_their_scripts(&deployment, &api, &admin, &runtime);
 
     assert!(up.interrupt(Duration::from_secs(30)), "triggerx up did not stop on Ctrl-C");
     assert!(!up_file.exists(), "up.json is removed on stop");

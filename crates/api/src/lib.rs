@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 pub use error::{ApiError, StartError};
 pub use fees::{ChainAccess, FeeConfig};
 use ratelimit::RateLimiter;
-use routes::{apikeys, jobs, keepers, leaderboard, system, tasks, users};
+use routes::{apikeys, jobs, keepers, leaderboard, scripts, system, tasks, users};
 use state::{AppState, SharedState};
 pub use triggerx_chain::deploy::ChainDeployment;
 
@@ -79,6 +79,8 @@ pub fn router_and_openapi(state: SharedState) -> (Router, utoipa::openapi::OpenA
         .routes(routes!(apikeys::create_key, apikeys::list_keys))
         .routes(routes!(apikeys::update_key, apikeys::revoke_key))
         .routes(routes!(tasks::request_task))
+        .routes(routes!(scripts::validate_code))
+        .routes(routes!(scripts::set_secrets, scripts::secret_names))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let public = OpenApiRouter::new().routes(routes!(system::health)).routes(routes!(system::metrics));
     let (router, mut document) =
@@ -134,6 +136,9 @@ pub struct ApiConfig {
     pub outbound: AddressPolicy,
     /// What one owner's key may create (admin keys are not limited).
     pub quotas: JobQuotas,
+    /// Where scripts of new jobs are fetched (their hash is pinned) and how `/api/code/validate` runs
+    /// them (its `fetch` calls go through `outbound`).
+    pub scripts: triggerx_script::SourceConfig,
 }
 
 /// Default of [`JobQuotas::live`].
@@ -178,6 +183,7 @@ impl ApiConfig {
             limits: ServerLimits::default(),
             outbound: AddressPolicy::public_only(),
             quotas: JobQuotas::default(),
+            scripts: triggerx_script::SourceConfig::default(),
         }
     }
 }
@@ -199,6 +205,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         task_queue: config.task_queue.clone(),
         outbound: config.outbound.clone(),
         quotas: config.quotas,
+        scripts: config.scripts.clone(),
     }))
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub outbound: triggerx_http::AddressPolicy,
     /// What one owner key may create.
     pub quotas: crate::JobQuotas,
+    /// Where job scripts are fetched from.
+    pub scripts: triggerx_script::SourceConfig,
 }
 
 /// State as handlers receive it.

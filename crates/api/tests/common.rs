@@ -98,8 +98,25 @@ pub async fn spawn_with_chains(
     redis_url: Option<String>,
     chains: Vec<triggerx_api::ChainDeployment>,
 ) -> RunningApi {
-    let config = ApiConfig { redis_url, chains, ..ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))) };
+    let scripts = local_ipfs_gateway().await;
+    let config = ApiConfig { redis_url, chains, scripts, ..ApiConfig::on(SocketAddr::from(([127, 0, 0, 1], 0))) };
     triggerx_api::spawn(store, config).await.unwrap()
+}
+
+/// The script every `/ipfs/{cid}` of [`local_ipfs_gateway`] serves.
+pub const GATEWAY_SCRIPT: &str = "async function main(input) { return [input.trigger.kind]; }";
+
+/// A local stand-in for an IPFS gateway (a third party): scripts of `ipfs://` URLs are read from it.
+pub async fn local_ipfs_gateway() -> triggerx_script::SourceConfig {
+    let app = axum::Router::new().route("/ipfs/{cid}", axum::routing::get(|| async { GATEWAY_SCRIPT }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    triggerx_script::SourceConfig {
+        ipfs_gateway: gateway,
+        policy: triggerx_api::AddressPolicy::with_loopback(),
+        ..Default::default()
+    }
 }
 
 /// A valid static interval job.

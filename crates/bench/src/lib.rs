@@ -10,6 +10,7 @@ pub mod events;
 pub mod hub_gas;
 pub mod jobs;
 pub mod keeper;
+pub mod script;
 pub mod time;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::chain::BenchChainArgs;
 use crate::conditions::{BenchConditionsArgs, PriceServerArgs};
 use crate::events::BenchEventsArgs;
 use crate::keeper::BenchKeeperArgs;
+use crate::script::BenchScriptArgs;
 use crate::time::BenchTimeArgs;
 
 /// `triggerx bench ...`.
@@ -39,6 +41,8 @@ pub enum BenchCommand {
     /// Measure the gas of `executeFunction` on a local anvil: the hub with signed assignments against
     /// the hub before them, the same call, first and later executions.
     HubGas,
+    /// Measure the script sandbox: cold start, warm run, scripts/s on every core, heap per script.
+    Script(BenchScriptArgs),
     /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
     Time(BenchTimeArgs),
     /// Measure the event scheduler: many jobs, many matching logs in one block, block-to-request latency.
@@ -59,6 +63,7 @@ pub async fn run(data_dir: &Path, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::HubGas => hub_gas::run().await,
         BenchCommand::Events(args) => events::run(args).await,
         BenchCommand::Time(args) => time::run(args).await,
+        BenchCommand::Script(args) => script::run_bench(args).await,
         BenchCommand::Conditions(args) => conditions::run(args).await,
         BenchCommand::PriceServer(args) => conditions::serve_prices(args).await,
         BenchCommand::Chain(args) => chain::run(data_dir, args).await,

@@ -35,6 +35,15 @@ impl JobRegistration {
         JobRegistration { name: name.into(), job_type, time_frame, target, data }
     }
 
+    /// This registration for a scripted job (types 2, 4, 6, 7): the registry wants the script's
+    /// reference (its hash) as the data's second word.
+    pub fn with_script(mut self, script: alloy::primitives::B256) -> Self {
+        let mut data = self.data[..32.min(self.data.len())].to_vec();
+        data.extend_from_slice(script.as_slice());
+        self.data = data.into();
+        self
+    }
+
     /// A static time job calling `target` every `interval` seconds for `time_frame` seconds.
     pub fn interval(name: &str, target: Address, interval: u64, time_frame: u64) -> Self {
         Self::of_type(name, 1, target, time_frame, interval, true)

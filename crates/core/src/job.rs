@@ -103,8 +103,12 @@ pub struct Target {
     pub arg_type: ArgType,
     /// Static arguments as given (strings).
     pub arguments: Vec<String>,
-    /// Script computing dynamic arguments.
+    /// Script computing dynamic arguments (or, for custom script jobs, the whole call).
     pub dynamic_arguments_script_url: String,
+    /// keccak256 of the script pinned at creation (`0x...`; empty for static jobs).
+    pub script_hash: String,
+    /// Hosts the script's `fetch` may reach (`host` or `host:port`).
+    pub script_allowed_hosts: Vec<String>,
 }
 
 /// A time trigger.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{JobId, TaskDefinitionId};
 use crate::time::{UnixMillis, rfc3339};
 
-/// Lifecycle of a task: created -> dispatched -> executing -> executed | failed. A task whose attempt
+/// Lifecycle of a task: created -> dispatched -> executing -> executed | failed (or created -> skipped). A task whose attempt
 /// passed its deadline without an execution on-chain is dispatched again (a new attempt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -20,11 +20,14 @@ pub enum TaskStatus {
     Executed,
     /// It could not run or the call failed; `task_error` says why.
     Failed,
+    /// Its custom script decided not to execute this occurrence; `task_error` says why.
+    Skipped,
 }
 
 impl TaskStatus {
     /// Every status.
-    pub const ALL: [TaskStatus; 5] = [Self::Created, Self::Dispatched, Self::Executing, Self::Executed, Self::Failed];
+    pub const ALL: [TaskStatus; 6] =
+        [Self::Created, Self::Dispatched, Self::Executing, Self::Executed, Self::Failed, Self::Skipped];
 
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl TaskStatus {
             Self::Executing => "executing",
             Self::Executed => "executed",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -44,7 +48,7 @@ impl TaskStatus {
 
     /// Whether no further transition is allowed.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Executed | Self::Failed)
+        matches!(self, Self::Executed | Self::Failed | Self::Skipped)
     }
 
     /// Whether moving from `self` to `next` is a legal step (repeating a state is allowed).
@@ -57,7 +61,7 @@ impl TaskStatus {
             Self::Dispatched => matches!(next, Self::Dispatched | Self::Executing | Self::Executed | Self::Failed),
             // Re-assignment after the deadline: the hub refuses the late attempt, so it cannot double.
             Self::Executing => matches!(next, Self::Dispatched | Self::Executed | Self::Failed),
-            Self::Executed | Self::Failed => false,
+            Self::Executed | Self::Failed | Self::Skipped => false,
         }
     }
 }

@@ -3,6 +3,9 @@
 //! of more than 1,000 from the demo emitter (which the demo pokes every 7 s, alternating small and
 //! large values), and when a demo price (served here, swinging around 100) rises above 100. Then it
 //! prints each occurrence as it becomes a task and the task's outcome with its transaction hash.
+//! Three more jobs have scripts (served here too): every 10 s the argument is the demo price read by
+//! the script; on a large Transfer the argument is the log's value / 1000, decoded by the script; and a
+//! custom script every 5 s counts its runs in its storage and executes only every second run.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,25 +28,68 @@ const COUNTER_ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[
 /// The emitter's event the event job listens to.
 const TRANSFER: &str = "Transfer(address indexed from, address indexed to, uint256 value)";
 
-/// Serves the demo price at /price: 100 + 8 x sin(2 pi t / 30 s), so it rises above 100 every 30 s.
-async fn serve_price() -> anyhow::Result<String> {
+/// The demo's scripts, with `{PRICE_URL}` and `{SELECTOR}` filled in when served.
+const PRICE_SCRIPT: &str = r#"// Time job, dynamic arguments: incrementBy(the demo price, rounded).
+async function main(input) {
+  const response = await fetch("{PRICE_URL}");
+  const price = Number((await response.json()).price);
+  console.log("price", price, "at", new Date(input.trigger.scheduledAt).toISOString());
+  return [Math.round(price)];
+}
+"#;
+const EVENT_SCRIPT: &str = r#"// Event job, dynamic arguments: incrementBy(the Transfer's value / 1000), read from the log.
+async function main(input) {
+  const value = BigInt(input.trigger.log.data);
+  return [(value / 1000n).toString()];
+}
+"#;
+const CUSTOM_SCRIPT: &str = r#"// Custom script job: counts its runs in storage, executes on every second run.
+async function main(input) {
+  const runs = Number(storage.get("runs") || "0") + 1;
+  storage.set("runs", String(runs));
+  if (runs % 2 === 1) return { shouldExecute: false, metadata: "run " + runs + " is odd" };
+  const by = BigInt(runs).toString(16).padStart(64, "0");
+  return { shouldExecute: true, targetContract: input.targetContract, calldata: "{SELECTOR}" + by, metadata: "run " + runs };
+}
+"#;
+
+/// Where the demo's local server serves the price and the scripts.
+struct DemoServer {
+    price_url: String,
+    host: String,
+}
+
+/// Serves the demo price at /price (100 + 8 x sin(2 pi t / 30 s), so it rises above 100 every 30 s)
+/// and the demo scripts at /scripts/{price,event,custom}.js.
+async fn serve_demo() -> anyhow::Result<DemoServer> {
     let started = Instant::now();
-    let app = axum::Router::new().route(
-        "/price",
-        axum::routing::get(move || async move {
-            let t = started.elapsed().as_secs_f64();
-            let price = 100.0 + 8.0 * (t / 30.0 * std::f64::consts::TAU).sin();
-            format!(r#"{{"symbol":"DEMO","price":"{price:.2}"}}"#)
-        }),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/price", listener.local_addr()?);
+    let host = listener.local_addr()?.to_string();
+    let price_url = format!("http://{host}/price");
+    let selector = format!(
+        "{}",
+        alloy::primitives::Bytes::from(alloy::primitives::keccak256("incrementBy(uint256)")[..4].to_vec())
+    );
+    let fill = |text: &str| text.replace("{PRICE_URL}", &price_url).replace("{SELECTOR}", &selector);
+    let (price_script, event_script, custom_script) = (fill(PRICE_SCRIPT), fill(EVENT_SCRIPT), fill(CUSTOM_SCRIPT));
+    let app = axum::Router::new()
+        .route(
+            "/price",
+            axum::routing::get(move || async move {
+                let t = started.elapsed().as_secs_f64();
+                let price = 100.0 + 8.0 * (t / 30.0 * std::f64::consts::TAU).sin();
+                format!(r#"{{"symbol":"DEMO","price":"{price:.2}"}}"#)
+            }),
+        )
+        .route("/scripts/price.js", axum::routing::get(move || async move { price_script }))
+        .route("/scripts/event.js", axum::routing::get(move || async move { event_script }))
+        .route("/scripts/custom.js", axum::routing::get(move || async move { custom_script }));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(error = %e, "demo price server stopped");
         }
     });
-    Ok(url)
+    Ok(DemoServer { price_url, host })
 }
 
 /// Creates the demo jobs and follows them until `stopped` turns true.
@@ -55,7 +101,8 @@ pub async fn run(
     user: DevAccount,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let price_url = serve_price().await?;
+    let server = serve_demo().await?;
+    let price_url = server.price_url.clone();
     let counter = chain.address("Counter")?;
     let emitter = chain.address("EventEmitter")?;
     deposit_gas(&chain.rpc_url, &user.private_key, chain.contracts.gas_registry, U256::from(10u128.pow(18)))
@@ -64,6 +111,11 @@ pub async fn run(
     let target = |by: u32| {
         json!({"target_chain_id": chain.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
             "target_function": "incrementBy", "abi": COUNTER_ABI, "arg_type": 1, "arguments": [by.to_string()]})
+    };
+    let scripted = |url: &str| {
+        json!({"target_chain_id": chain.chain_id.to_string(), "target_contract_address": format!("{counter:#x}"),
+            "target_function": "incrementBy", "abi": COUNTER_ABI, "arg_type": 2,
+            "dynamic_arguments_script_url": url, "script_allowed_hosts": [server.host.clone()]})
     };
     let specs = [
         (
@@ -88,6 +140,29 @@ pub async fn run(
             "condition_type": "greater_than", "lower_limit": 100, "value_source_type": "api",
             "value_source_url": price_url, "selected_key_route": "price"}),
             target(100),
+        ),
+        (
+            "price as argument",
+            JobRegistration::of_type("price as argument", 2, counter, 3600, 10, true)
+                .with_script(alloy::primitives::keccak256("price as argument")),
+            json!({"task_definition_id": 2, "schedule_type": "interval", "time_interval": 10}),
+            scripted(&format!("http://{}/scripts/price.js", server.host)),
+        ),
+        (
+            "log value / 1000",
+            JobRegistration::of_type("log value / 1000", 4, counter, 3600, 0, true)
+                .with_script(alloy::primitives::keccak256("log value / 1000")),
+            json!({"task_definition_id": 4,
+            "trigger_chain_id": chain.chain_id.to_string(), "trigger_contract_address": format!("{emitter:#x}"),
+            "trigger_event": TRANSFER, "event_filter": "value > 1000"}),
+            scripted(&format!("http://{}/scripts/event.js", server.host)),
+        ),
+        (
+            "every second run",
+            JobRegistration::of_type("every second run", 7, counter, 3600, 5, true)
+                .with_script(alloy::primitives::keccak256("every second run")),
+            json!({"task_definition_id": 7, "schedule_type": "interval", "time_interval": 5}),
+            scripted(&format!("http://{}/scripts/custom.js", server.host)),
         ),
     ];
     let client = reqwest::Client::new();
@@ -140,6 +215,9 @@ pub async fn run(
                     ),
                     TaskStatus::Failed => {
                         println!("{time}  {title:<20} task {:<4} failed    {}", task.task_id, task.task_error)
+                    }
+                    TaskStatus::Skipped => {
+                        println!("{time}  {title:<20} task {:<4} skipped   {}", task.task_id, task.task_error)
                     }
                     _ => {}
                 }

@@ -57,7 +57,7 @@ impl CallCache {
 fn encode(job: &Job) -> Result<JobCall, String> {
     let target = &job.spec.target;
     if target.arg_type == ArgType::Dynamic {
-        return Err("dynamic_arguments_not_supported: scripts are not executed yet".into());
+        return Err("dynamic_arguments: the call of a scripted job is decided by its script, not encoded".into());
     }
     let chain_id: u64 =
         target.chain_id.parse().map_err(|_| format!("invalid_chain_id: '{}' is not a chain id", target.chain_id))?;

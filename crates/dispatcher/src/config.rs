@@ -33,6 +33,8 @@ pub struct DispatcherConfig {
     pub keeper_fee_wei: U256,
     /// Most the owner pays for one execution, wei (signed into every assignment).
     pub max_fee_wei: U256,
+    /// How jobs' scripts are fetched and run.
+    pub scripts: crate::scripts::ScriptSettings,
 }
 
 impl Default for DispatcherConfig {
@@ -48,6 +50,7 @@ impl Default for DispatcherConfig {
             unassigned_after: Duration::from_secs(2),
             keeper_fee_wei: U256::from(DEFAULT_FIXED_FEE_WEI),
             max_fee_wei: U256::from(DEFAULT_MAX_FEE_WEI),
+            scripts: crate::scripts::ScriptSettings::default(),
         }
     }
 }

@@ -11,12 +11,14 @@ pub mod feed;
 pub mod outcomes;
 pub mod publisher;
 pub mod rotation;
+pub mod scripts;
 pub mod service;
 pub mod spawn;
 
 pub use chain_view::ChainView;
 pub use config::{DispatcherChain, DispatcherConfig};
 pub use publisher::AssignmentPublisher;
+pub use scripts::{ScriptEvidence, ScriptSettings};
 pub use service::{DISPATCH_TO_BROADCAST_METRIC, Dispatcher};
 pub use spawn::{DispatcherHandle, RequestSource, spawn};
 

@@ -13,19 +13,21 @@ use alloy::primitives::{Address, Bytes, U256, keccak256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::Mutex;
 use triggerx_core::assignment::{Assignment, onchain_task_id};
-use triggerx_core::job::{Job, JobStatus};
+use triggerx_core::job::{ArgType, Job, JobStatus};
 use triggerx_core::keeper::Keeper;
 use triggerx_core::task::{Task, TaskRequest};
 use triggerx_core::time::now_millis;
 use triggerx_p2p::messages::ReportStatus;
-use triggerx_p2p::{ExecutionReport, TaskMessage};
+use triggerx_p2p::{ExecutionReport, ScriptAttachment, TaskMessage};
+use triggerx_script::ScriptOutcome;
 use triggerx_store::{NewAssignment, NewTask, Store, StoreError};
 
-use crate::calls::CallCache;
+use crate::calls::{CallCache, JobCall};
 use crate::chain_view::ChainView;
 use crate::config::DispatcherConfig;
 use crate::publisher::AssignmentPublisher;
 use crate::rotation::Rotation;
+use crate::scripts::{ScriptEvidence, ScriptRunner};
 use crate::{DispatchError, outcomes};
 
 /// Histogram of seconds from publishing an assignment to the performer broadcasting its transaction.
@@ -55,7 +57,10 @@ pub struct Dispatcher {
     namespace: u64,
     chains: HashMap<u64, Arc<ChainView>>,
     calls: CallCache,
+    scripts: ScriptRunner,
     state: Mutex<State>,
+    /// This dispatcher, for work it hands to a task of its own (script runs).
+    me: std::sync::Weak<Dispatcher>,
 }
 
 fn now_micros() -> u64 {
@@ -93,7 +98,8 @@ impl Dispatcher {
     ) -> Result<Arc<Dispatcher>, DispatchError> {
         let namespace = store.task_namespace().await?;
         let chains = chains.into_iter().map(|c| (c.chain.chain_id, c)).collect();
-        Ok(Arc::new(Dispatcher {
+        let scripts = ScriptRunner::new(config.scripts.clone());
+        Ok(Arc::new_cyclic(|me| Dispatcher {
             store,
             publisher,
             signer,
@@ -101,7 +107,9 @@ impl Dispatcher {
             namespace,
             chains,
             calls: CallCache::default(),
+            scripts,
             state: Mutex::new(State::default()),
+            me: me.clone(),
         }))
     }
 
@@ -153,6 +161,18 @@ impl Dispatcher {
             return Ok(task);
         }
         if self.claim(task.task_id).await? {
+            // A script may take seconds (its fetch calls): it runs beside the requests, not in their way.
+            if job.spec.task_definition_id.is_dynamic()
+                && let Some(me) = self.me.upgrade()
+            {
+                let (spawned, job) = (task.clone(), job.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = me.assign(&spawned, &job).await {
+                        tracing::warn!(task_id = spawned.task_id, error = %e, "could not assign a scripted task; the watchdog will");
+                    }
+                });
+                return Ok(task);
+            }
             self.assign(&task, &job).await?;
         }
         Ok(self.store.task(task.task_id).await?.unwrap_or(task))
@@ -203,8 +223,9 @@ impl Dispatcher {
     /// assigned.
     async fn assign(&self, task: &Task, job: &Job) -> Result<(), DispatchError> {
         let attempt = task.attempt + 1;
-        let call = match self.calls.call(job) {
-            Ok(call) => call,
+        let (call, evidence) = match self.job_call(task, job).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(()),
             Err(reason) => return self.fail(task.task_id, &reason).await,
         };
         let Some(chain) = self.chains.get(&call.chain_id) else {
@@ -243,6 +264,7 @@ impl Dispatcher {
             signature: Bytes::new(),
             reporter,
             dispatched_at_micros: 0,
+            script: evidence.map(|e| ScriptAttachment { source: e.source, run_json: e.run_json }),
         };
         message.sign(&self.signer)?;
         let deadline_at = deadline_secs as i64 * 1000;
@@ -273,6 +295,38 @@ impl Dispatcher {
         tracing::info!(task_id = task.task_id, keeper = %keeper.keeper_address, attempt, "task dispatched");
         self.publisher.publish(message, Duration::from_secs(self.config.deadline.as_secs().max(1)));
         Ok(())
+    }
+
+    /// The call of `task`: encoded from static arguments, or decided by the job's script (run once per
+    /// task). `Ok(None)` when the script skipped the occurrence (the task is recorded as skipped); an
+    /// error is the task's failure reason.
+    async fn job_call(&self, task: &Task, job: &Job) -> Result<Option<(JobCall, Option<ScriptEvidence>)>, String> {
+        if job.spec.target.arg_type != ArgType::Dynamic && !job.spec.task_definition_id.is_dynamic() {
+            return self.calls.call(job).map(|call| Some((call, None)));
+        }
+        let chain_id: u64 = job
+            .spec
+            .target
+            .chain_id
+            .parse()
+            .map_err(|_| format!("invalid_chain_id: '{}' is not a chain id", job.spec.target.chain_id))?;
+        match self.scripts.outcome(&self.store, &self.chains, task, job).await? {
+            (ScriptOutcome::Call(call), evidence) => Ok(Some((
+                JobCall {
+                    chain_id,
+                    target: call.target,
+                    calldata: call.calldata,
+                    converted_arguments: call.converted_arguments,
+                },
+                Some(evidence),
+            ))),
+            (ScriptOutcome::Skip(reason), _) => {
+                if self.store.skip_task(task.task_id, &reason).await.map_err(|e| e.to_string())? {
+                    tracing::info!(task_id = task.task_id, reason, "occurrence skipped by its script");
+                }
+                Ok(None)
+            }
+        }
     }
 
     async fn fail(&self, task_id: i64, reason: &str) -> Result<(), DispatchError> {

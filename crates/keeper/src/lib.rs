@@ -9,6 +9,7 @@ pub mod checkin;
 pub mod executor;
 pub mod keys;
 pub mod operator;
+pub mod script_check;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -213,9 +214,17 @@ async fn handle(inner: &Inner, task: TaskMessage) {
             }
         })
     };
-    let report = match inner.chains.get(&task.chain_id) {
-        Some(chain) => chain.execute(&task, inner.controller, interim_tx).await,
-        None => executor::refusal(&task, inner.controller, "unknown_chain"),
+    let replay = match &task.script {
+        Some(script) => script_check::replay_matches(script, &task).await,
+        None => Ok(()),
+    };
+    let report = match (replay, inner.chains.get(&task.chain_id)) {
+        (Err(reason), _) => {
+            tracing::warn!(task_id = task.task_id, reason, "the task's script run does not replay; refused");
+            executor::refusal(&task, inner.controller, &reason)
+        }
+        (Ok(()), Some(chain)) => chain.execute(&task, inner.controller, interim_tx).await,
+        (Ok(()), None) => executor::refusal(&task, inner.controller, "unknown_chain"),
     };
     let _ = publisher.await;
     let counter = if report.tx_hash.is_some() { &inner.stats.executed } else { &inner.stats.refused };

@@ -288,6 +288,7 @@ mod tests {
             signature: Bytes::new(),
             reporter: cast.reporter.address(),
             dispatched_at_micros: 0,
+            script: None,
         };
         task.sign(&cast.dispatcher).unwrap();
         task

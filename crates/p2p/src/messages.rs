@@ -54,6 +54,20 @@ pub struct TaskMessage {
     /// When the dispatcher published it, Unix microseconds (informational, not signed).
     #[serde(default)]
     pub dispatched_at_micros: u64,
+    /// For scripted jobs: the script and its recorded run, which the performer replays before it
+    /// executes (the dispatcher's envelope signature covers it).
+    #[serde(default)]
+    pub script: Option<ScriptAttachment>,
+}
+
+/// A scripted task's evidence: the script's text and its recorded run (JSON of the script crate's
+/// `ScriptRun`; opaque here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptAttachment {
+    /// The script's text.
+    pub source: String,
+    /// The recorded run.
+    pub run_json: String,
 }
 
 impl TaskMessage {

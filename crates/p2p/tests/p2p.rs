@@ -42,6 +42,7 @@ fn task(task_id: i64, performer: Address, reporter: Address) -> TaskMessage {
         signature: Bytes::new(),
         reporter,
         dispatched_at_micros: 0,
+        script: None,
     }
 }
 

@@ -241,25 +241,37 @@ impl Store {
     /// Ends an open task as failed with `reason` (the current attempt's outcome too). False when it was
     /// already final.
     pub async fn fail_task(&self, task_id: i64, reason: &str) -> Result<bool, StoreError> {
+        self.end_open_task(task_id, TaskStatus::Failed, reason).await
+    }
+
+    /// Ends an open task as skipped with `reason` (its custom script decided not to execute this
+    /// occurrence). False when it was already final.
+    pub async fn skip_task(&self, task_id: i64, reason: &str) -> Result<bool, StoreError> {
+        self.end_open_task(task_id, TaskStatus::Skipped, reason).await
+    }
+
+    async fn end_open_task(&self, task_id: i64, status: TaskStatus, reason: &str) -> Result<bool, StoreError> {
         let now = now_millis();
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(&format!(
-            "UPDATE tasks SET task_status = 'failed', task_error = $1, is_successful = 0, updated_at = $2, \
+            "UPDATE tasks SET task_status = $4, task_error = $1, is_successful = 0, updated_at = $2, \
              dispatcher = NULL, dispatcher_until = NULL WHERE task_id = $3 AND task_status IN {OPEN_STATUSES}"
         ))
         .bind(reason)
         .bind(now)
         .bind(task_id)
+        .bind(status.as_str())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE task_attempts SET outcome = 'failed', reason = CASE WHEN reason = '' THEN $1 ELSE reason END, \
+            "UPDATE task_attempts SET outcome = $4, reason = CASE WHEN reason = '' THEN $1 ELSE reason END, \
              updated_at = $2 WHERE task_id = $3 AND outcome IN ('assigned', 'broadcast')",
         )
         .bind(reason)
         .bind(now)
         .bind(task_id)
+        .bind(status.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

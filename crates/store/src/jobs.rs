@@ -35,7 +35,7 @@ pub(crate) const JOB_SELECT: &str = "SELECT j.job_id, j.user_id, j.user_address,
     j.link_job_id, j.chain_status, j.custom, j.time_frame, j.recurring, j.status, j.job_cost_prediction, j.timezone, \
     j.is_imua, j.is_safe, j.safe_name, j.safe_address, j.language, j.created_chain_id, j.ether_balance, j.token_balance, \
     j.expiration_time, j.target_chain_id, j.target_contract_address, j.target_function, j.abi, j.arg_type, j.arguments, \
-    j.dynamic_arguments_script_url, j.created_at, j.updated_at, j.last_executed_at, \
+    j.dynamic_arguments_script_url, j.script_hash, j.script_hosts, j.created_at, j.updated_at, j.last_executed_at, \
     t.schedule_type, t.time_interval, t.cron_expression, t.specific_schedule, t.next_execution_timestamp, \
     e.trigger_chain_id, e.trigger_contract_address, e.trigger_event, e.topic0, e.event_filter_para_name, e.event_filter_value, e.event_filter, \
     c.condition_type, c.upper_limit, c.lower_limit, c.value_source_type, c.value_source_url, c.selected_key_route, \
@@ -358,8 +358,9 @@ async fn insert_job(
          chain_status, custom, time_frame, recurring, status, job_cost_prediction, timezone, is_imua, is_safe, safe_name, \
          safe_address, language, created_chain_id, ether_balance, token_balance, expiration_time, target_chain_id, \
          target_contract_address, target_function, abi, arg_type, arguments, dynamic_arguments_script_url, created_at, \
-         updated_at, last_executed_at, period_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $31, NULL, $32)",
+         updated_at, last_executed_at, period_ms, script_hash, script_hosts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, \
+         $31, NULL, $32, $33, $34)",
     )
     .bind(&id)
     .bind(user_id)
@@ -393,6 +394,8 @@ async fn insert_job(
     .bind(&job.target.dynamic_arguments_script_url)
     .bind(now)
     .bind(job.period_ms())
+    .bind(&job.target.script_hash)
+    .bind(job.target.script_allowed_hosts.join(","))
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -579,6 +582,12 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
                 arg_type: ArgType::from_number(arg_type_number).ok_or_else(|| corrupt("arg_type", arg_type_number))?,
                 arguments: json(row, "arguments")?,
                 dynamic_arguments_script_url: get(row, "dynamic_arguments_script_url")?,
+                script_hash: get(row, "script_hash")?,
+                script_allowed_hosts: get::<String>(row, "script_hosts")?
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             },
             trigger,
         },

@@ -16,6 +16,7 @@ pub use keepers::check_email;
 pub use liveness::{CheckinOutcome, CheckinRecord, OfflineKeeper};
 mod rows;
 mod schedules;
+mod scripts;
 mod tasks;
 mod users;
 
@@ -25,4 +26,5 @@ pub use dispatch::{ChainExecution, NewAssignment};
 pub use error::StoreError;
 pub use jobs::CreatedJobs;
 pub use schedules::{NextOccurrence, TimeSchedule};
+pub use scripts::{MAX_SECRETS, MAX_STORAGE_KEYS, MAX_STORAGE_VALUE_BYTES, check_storage_updates};
 pub use tasks::NewTask;

@@ -30,6 +30,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: ApiArgs) -> 
         redis_url: args.redis_url.clone(),
         chains: chains.clone(),
         outbound: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
+        scripts: triggerx_script::SourceConfig {
+            ipfs_gateway: args.ipfs_gateway.clone(),
+            policy: triggerx_scheduler::AddressPolicy::allowing(args.allow_source_ranges.clone()),
+            ..Default::default()
+        },
         quotas: triggerx_api::JobQuotas {
             live: args.max_live_jobs_per_owner,
             fast: args.max_fast_jobs_per_owner,

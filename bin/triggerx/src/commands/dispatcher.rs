@@ -71,6 +71,15 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: DispatcherAr
         max_attempts: args.max_attempts,
         keeper_fee_wei: wei(&args.keeper_fee_wei, "--keeper-fee-wei")?,
         max_fee_wei: wei(&args.max_fee_wei, "--max-fee-wei")?,
+        scripts: triggerx_dispatcher::ScriptSettings {
+            sources: triggerx_script::SourceConfig {
+                ipfs_gateway: args.ipfs_gateway.clone(),
+                policy: triggerx_scheduler::AddressPolicy::allowing(args.allow_script_ranges.clone()),
+                ..Default::default()
+            },
+            fetch_policy: triggerx_scheduler::AddressPolicy::allowing(args.allow_script_ranges.clone()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let p2p = P2pConfig {

@@ -9,6 +9,7 @@ mod health;
 mod keeper;
 mod registrar;
 mod scheduler;
+mod script;
 mod secret_file;
 mod task;
 mod up;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scheduler(args) => scheduler::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Job(command) => triggerx_client::owner::run(&global.data_dir, command).await,
         Command::Task(command) => task::run(&global.data_dir, command).await,
+        Command::Script(command) => script::run(command).await,
         Command::Api(args) => api::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Apikey(command) => apikey::run(&global.data_dir, global.database_url.as_deref(), command).await,
         Command::Devnet(args) => devnet::run(&global.data_dir, args).await,

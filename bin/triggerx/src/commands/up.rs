@@ -109,6 +109,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let dispatcher_config = DispatcherConfig {
         name: "up-dispatcher".into(),
         deadline: Duration::from_secs(args.deadline_secs),
+        scripts: triggerx_dispatcher::ScriptSettings {
+            sources: local_scripts(&args.ipfs_gateway),
+            fetch_policy: triggerx_scheduler::AddressPolicy::with_loopback(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (queue, source, lease) = match &args.redis_url {
@@ -162,6 +167,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
             chains: chains.clone(),
             task_queue: Some(queue),
             outbound: triggerx_scheduler::AddressPolicy::with_loopback(),
+            scripts: local_scripts(&args.ipfs_gateway),
             ..ApiConfig::on(args.api_listen)
         },
     )
@@ -220,4 +226,14 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     let _ = std::fs::remove_file(&out);
     eprintln!("stopped");
     Ok(())
+}
+
+/// Where `up` reads job scripts: the gateway given, and loopback allowed (like its condition sources)
+/// so scripts served on this machine work.
+fn local_scripts(ipfs_gateway: &str) -> triggerx_script::SourceConfig {
+    triggerx_script::SourceConfig {
+        ipfs_gateway: ipfs_gateway.to_string(),
+        policy: triggerx_scheduler::AddressPolicy::with_loopback(),
+        ..Default::default()
+    }
 }

@@ -157,7 +157,7 @@ async fn admissible_jobs(state: &SharedState, caller: &Caller, body: serde_json:
         let field = e.path().to_string();
         ApiError::bad("invalid_type", field.trim_start_matches('.'), e.into_inner().to_string())
     })?;
-    let validated = validate_job_chain(&jobs, Utc::now())?;
+    let mut validated = validate_job_chain(&jobs, Utc::now())?;
     check_source_hosts(&state.outbound, &validated)?;
     if let Some(first) = validated.first() {
         caller.require_owner(&first.user_address)?;
@@ -166,7 +166,23 @@ async fn admissible_jobs(state: &SharedState, caller: &Caller, body: serde_json:
         }
     }
     state.chains.chains_of_jobs(caller, &validated)?;
+    pin_scripts(state, &mut validated).await?;
     Ok(validated)
+}
+
+/// Fetches the script of every scripted job and pins its hash on the job: the dispatcher refuses a
+/// script that changed behind its URL afterwards. A script that cannot be fetched refuses the job.
+async fn pin_scripts(state: &SharedState, jobs: &mut [NewJob]) -> ApiResult<()> {
+    for (index, job) in jobs.iter_mut().enumerate() {
+        if !job.task_definition_id.is_dynamic() {
+            continue;
+        }
+        let source = state.scripts.fetch(&job.target.dynamic_arguments_script_url).await.map_err(|e| {
+            ApiError::bad("script_unavailable", format!("[{index}].dynamic_arguments_script_url"), e.to_string())
+        })?;
+        job.target.script_hash = source.hash;
+    }
+    Ok(())
 }
 
 /// Checks a creation request as `POST /api/jobs` would, except that the jobs need not be on-chain yet;

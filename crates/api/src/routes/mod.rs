@@ -4,6 +4,7 @@ pub mod apikeys;
 pub mod jobs;
 pub mod keepers;
 pub mod leaderboard;
+pub mod scripts;
 pub mod system;
 pub mod tasks;
 pub mod users;

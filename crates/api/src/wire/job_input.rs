@@ -106,6 +106,8 @@ pub struct CreateJobData {
     pub arg_type: Option<i64>,
     pub arguments: Option<Vec<String>>,
     pub dynamic_arguments_script_url: Option<String>,
+    /// Hosts the script's `fetch` may reach (`host` or `host:port`; none when absent).
+    pub script_allowed_hosts: Option<Vec<String>>,
     pub is_imua: bool,
     pub is_safe: bool,
     pub safe_name: Option<String>,
@@ -131,6 +133,35 @@ fn check_script_url(url: &str, field: &str) -> Result<(), FieldError> {
     } else {
         Err(FieldError::new("invalid_url", field, format!("'{url}' is not an ipfs:// or http(s):// URL")))
     }
+}
+
+/// Most hosts a script may be allowed to fetch from.
+pub const MAX_SCRIPT_HOSTS: usize = 16;
+
+/// The allowed hosts as stored: lower case, each `host` or `host:port` (no scheme, path or comma).
+fn check_script_hosts(hosts: &[String]) -> Result<Vec<String>, FieldError> {
+    if hosts.len() > MAX_SCRIPT_HOSTS {
+        return Err(FieldError::new("too_many_hosts", "script_allowed_hosts", format!("at most {MAX_SCRIPT_HOSTS}")));
+    }
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let host = host.trim().to_ascii_lowercase();
+            let parsed = url::Url::parse(&format!("http://{host}/")).ok();
+            let plain = parsed.as_ref().is_some_and(|u| {
+                u.path() == "/" && u.username().is_empty() && u.query().is_none() && u.host_str().is_some()
+            });
+            if host.is_empty() || host.len() > 253 || !plain || host.contains(['/', ',', '@', '?', '#']) {
+                return Err(FieldError::new(
+                    "invalid_host",
+                    format!("script_allowed_hosts[{index}]"),
+                    format!("'{host}' is not a host or host:port"),
+                ));
+            }
+            Ok(host)
+        })
+        .collect()
 }
 
 impl CreateJobData {
@@ -262,6 +293,7 @@ impl CreateJobData {
                 check_script_url(&script_url, "dynamic_arguments_script_url")?;
             }
         }
+        let script_allowed_hosts = check_script_hosts(self.script_allowed_hosts.as_deref().unwrap_or_default())?;
         Ok(Target {
             chain_id: chain_id.to_string(),
             contract_address,
@@ -270,6 +302,9 @@ impl CreateJobData {
             arg_type,
             arguments,
             dynamic_arguments_script_url: script_url,
+            // Pinned by the API once it fetched the script.
+            script_hash: String::new(),
+            script_allowed_hosts,
         })
     }
 

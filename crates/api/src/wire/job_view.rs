@@ -55,6 +55,10 @@ pub struct TargetView {
     pub arg_type: i64,
     pub arguments: Vec<String>,
     pub dynamic_arguments_script_url: String,
+    /// keccak256 of the script pinned at creation.
+    pub script_hash: String,
+    /// Hosts the script may fetch from.
+    pub script_allowed_hosts: Vec<String>,
 }
 
 /// `time_job_data` of the response.
@@ -153,6 +157,8 @@ impl From<&Job> for JobView {
             arg_type: s.target.arg_type.number(),
             arguments: s.target.arguments.clone(),
             dynamic_arguments_script_url: s.target.dynamic_arguments_script_url.clone(),
+            script_hash: s.target.script_hash.clone(),
+            script_allowed_hosts: s.target.script_allowed_hosts.clone(),
         };
         let is_active = job.status.is_schedulable();
         let mut view = JobView {
