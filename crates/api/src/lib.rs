@@ -206,6 +206,7 @@ pub async fn build_state(store: Store, config: &ApiConfig) -> Result<SharedState
         outbound: config.outbound.clone(),
         quotas: config.quotas,
         scripts: config.scripts.clone(),
+        script_fetch: triggerx_script::FetchClient::new(config.outbound.clone()),
     }))
 }
 

@@ -33,6 +33,8 @@ pub struct AppState {
     pub quotas: crate::JobQuotas,
     /// Where job scripts are fetched from.
     pub scripts: triggerx_script::SourceConfig,
+    /// The client `/api/code/validate` runs fetch with (through `outbound`).
+    pub script_fetch: triggerx_script::FetchClient,
 }
 
 /// State as handlers receive it.

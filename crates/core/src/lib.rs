@@ -22,6 +22,7 @@ pub mod numbers;
 pub mod paging;
 pub mod redact;
 pub mod schedule;
+pub mod target_call;
 pub mod task;
 pub mod time;
 pub mod user;

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use alloy::primitives::{Address, Bytes};
-use triggerx_core::abi_args::{convert_arguments, encode_call, find_function, parse_abi, render_values};
 use triggerx_core::ids::JobId;
 use triggerx_core::job::{ArgType, Job};
+use triggerx_core::target_call::encode_target_call;
 use triggerx_core::time::UnixMillis;
 
 /// Jobs whose encoded call is kept.
@@ -59,16 +59,11 @@ fn encode(job: &Job) -> Result<JobCall, String> {
     if target.arg_type == ArgType::Dynamic {
         return Err("dynamic_arguments: the call of a scripted job is decided by its script, not encoded".into());
     }
-    let chain_id: u64 =
-        target.chain_id.parse().map_err(|_| format!("invalid_chain_id: '{}' is not a chain id", target.chain_id))?;
-    let address: Address = target
-        .contract_address
-        .parse()
-        .map_err(|_| format!("invalid_address: '{}' is not an address", target.contract_address))?;
-    let abi = parse_abi(&target.abi, "abi").map_err(|e| e.to_string())?;
-    let function = find_function(&abi, &target.function, Some(target.arguments.len()), "target_function")
-        .map_err(|e| e.to_string())?;
-    let values = convert_arguments(function, &target.arguments, "arguments").map_err(|e| e.to_string())?;
-    let calldata = encode_call(function, &values, "arguments").map_err(|e| e.to_string())?;
-    Ok(JobCall { chain_id, target: address, calldata: calldata.into(), converted_arguments: render_values(&values) })
+    let call = encode_target_call(target, &target.arguments)?;
+    Ok(JobCall {
+        chain_id: call.chain_id,
+        target: call.contract,
+        calldata: call.calldata.into(),
+        converted_arguments: call.converted_arguments,
+    })
 }

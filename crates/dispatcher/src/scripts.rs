@@ -16,8 +16,8 @@ use triggerx_core::job::{Job, Trigger};
 use triggerx_core::task::Task;
 use triggerx_http::outbound::AddressPolicy;
 use triggerx_script::{
-    Invocation, Limits, LiveHost, ScriptOutcome, ScriptRun, SourceConfig, call_from_output, output_storage_updates,
-    run_live,
+    FetchClient, Invocation, Limits, LiveHost, ScriptOutcome, ScriptRun, SourceConfig, call_from_output,
+    output_storage_updates, run_live,
 };
 use triggerx_store::{Store, check_storage_updates};
 
@@ -62,6 +62,7 @@ pub struct ScriptEvidence {
 /// Runs jobs' scripts for the dispatcher.
 pub struct ScriptRunner {
     settings: ScriptSettings,
+    fetch: FetchClient,
     permits: Semaphore,
     sources: Mutex<HashMap<String, String>>,
 }
@@ -70,7 +71,8 @@ impl ScriptRunner {
     /// A runner with `settings`.
     pub fn new(settings: ScriptSettings) -> Self {
         let permits = Semaphore::new(settings.concurrent_runs.max(1));
-        ScriptRunner { settings, permits, sources: Mutex::new(HashMap::new()) }
+        let fetch = FetchClient::new(settings.fetch_policy.clone());
+        ScriptRunner { settings, fetch, permits, sources: Mutex::new(HashMap::new()) }
     }
 
     /// The script of `job`: the pinned one (from memory when seen before), else refused.
@@ -121,7 +123,7 @@ impl ScriptRunner {
         let providers: HashMap<String, DynProvider> =
             chains.iter().map(|(id, view)| (id.to_string(), view.provider().clone())).collect();
         let host = LiveHost::new(
-            self.settings.fetch_policy.clone(),
+            &self.fetch,
             job.spec.target.script_allowed_hosts.clone(),
             providers,
             job.spec.target.chain_id.clone(),

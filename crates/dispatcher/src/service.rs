@@ -13,8 +13,9 @@ use alloy::primitives::{Address, Bytes, U256, keccak256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::Mutex;
 use triggerx_core::assignment::{Assignment, onchain_task_id};
-use triggerx_core::job::{ArgType, Job, JobStatus};
+use triggerx_core::job::{Job, JobStatus};
 use triggerx_core::keeper::Keeper;
+use triggerx_core::target_call::target_chain_id;
 use triggerx_core::task::{Task, TaskRequest};
 use triggerx_core::time::now_millis;
 use triggerx_p2p::messages::ReportStatus;
@@ -301,15 +302,11 @@ impl Dispatcher {
     /// task). `Ok(None)` when the script skipped the occurrence (the task is recorded as skipped); an
     /// error is the task's failure reason.
     async fn job_call(&self, task: &Task, job: &Job) -> Result<Option<(JobCall, Option<ScriptEvidence>)>, String> {
-        if job.spec.target.arg_type != ArgType::Dynamic && !job.spec.task_definition_id.is_dynamic() {
+        // Validation keeps arg_type 2 and the scripted task definitions together.
+        if !job.spec.task_definition_id.is_dynamic() {
             return self.calls.call(job).map(|call| Some((call, None)));
         }
-        let chain_id: u64 = job
-            .spec
-            .target
-            .chain_id
-            .parse()
-            .map_err(|_| format!("invalid_chain_id: '{}' is not a chain id", job.spec.target.chain_id))?;
+        let chain_id = target_chain_id(&job.spec.target)?;
         match self.scripts.outcome(&self.store, &self.chains, task, job).await? {
             (ScriptOutcome::Call(call), evidence) => Ok(Some((
                 JobCall {

@@ -13,7 +13,7 @@ pub mod source;
 
 pub use blocking::{replay_blocking, run_live};
 pub use limits::Limits;
-pub use live_host::LiveHost;
+pub use live_host::{FetchClient, LiveHost};
 pub use outcome::{ScriptCall, ScriptOutcome, call_from_output, output_storage_updates};
 pub use record::{HostAnswer, HostCall, HostRequest, ScriptRun};
 pub use replay::{RecordedHost, replay};

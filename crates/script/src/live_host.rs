@@ -18,6 +18,21 @@ use crate::sandbox::Host;
 /// Most bytes read of one response.
 const MAX_READ_BYTES: usize = 1024 * 1024;
 
+/// The HTTP client scripts fetch with, bound to an address policy: built once per service and shared
+/// by every run (building a TLS client per run would cost more than most scripts).
+#[derive(Clone)]
+pub struct FetchClient {
+    client: Option<reqwest::Client>,
+    policy: AddressPolicy,
+}
+
+impl FetchClient {
+    /// A client that obeys `policy` (a client that cannot be built makes every fetch an error).
+    pub fn new(policy: AddressPolicy) -> FetchClient {
+        FetchClient { client: policy.client(reqwest::Client::builder()).ok(), policy }
+    }
+}
+
 /// Network access of a live run.
 #[derive(Clone)]
 pub struct LiveHost {
@@ -30,20 +45,19 @@ pub struct LiveHost {
 }
 
 impl LiveHost {
-    /// A host fetching through `policy` from `allowed_hosts` (`host` or `host:port`; `*` allows every
-    /// host the policy permits), calling `chains` (by chain id; `default_chain` when a call names none).
+    /// A host fetching with `fetch` from `allowed_hosts` (`host` or `host:port`; `*` allows every host
+    /// the policy permits), calling `chains` (by chain id; `default_chain` when a call names none).
     /// Must be made inside a tokio runtime (its handle runs the requests).
     pub fn new(
-        policy: AddressPolicy,
+        fetch: &FetchClient,
         allowed_hosts: Vec<String>,
         chains: HashMap<String, DynProvider>,
         default_chain: String,
     ) -> LiveHost {
-        let client = policy.client(reqwest::Client::builder()).ok();
         LiveHost {
             runtime: tokio::runtime::Handle::current(),
-            client,
-            policy,
+            client: fetch.client.clone(),
+            policy: fetch.policy.clone(),
             allowed_hosts: allowed_hosts.into_iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
             chains,
             default_chain,

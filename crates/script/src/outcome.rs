@@ -5,10 +5,9 @@
 
 use alloy::primitives::{Address, Bytes};
 use serde_json::Value;
-use triggerx_core::abi_args::{
-    MAX_CALLDATA_BYTES, convert_arguments, encode_call, find_function, parse_abi, render_values,
-};
+use triggerx_core::abi_args::MAX_CALLDATA_BYTES;
 use triggerx_core::job::Target;
+use triggerx_core::target_call::encode_target_call;
 
 use crate::ScriptError;
 
@@ -60,19 +59,11 @@ fn argument_call(target: &Target, output: &Value) -> Result<ScriptOutcome, Scrip
         other => return Err(bad(format!("main(input) must return the argument list (an array), not {other}"))),
     };
     let arguments: Vec<String> = list.iter().map(argument_text).collect();
-    let address: Address = target
-        .contract_address
-        .parse()
-        .map_err(|_| bad(format!("the job's target '{}' is not an address", target.contract_address)))?;
-    let abi = parse_abi(&target.abi, "abi").map_err(|e| bad(e.to_string()))?;
-    let function = find_function(&abi, &target.function, Some(arguments.len()), "target_function")
-        .map_err(|e| bad(e.to_string()))?;
-    let values = convert_arguments(function, &arguments, "arguments").map_err(|e| bad(e.to_string()))?;
-    let calldata = encode_call(function, &values, "arguments").map_err(|e| bad(e.to_string()))?;
+    let call = encode_target_call(target, &arguments).map_err(bad)?;
     Ok(ScriptOutcome::Call(ScriptCall {
-        target: address,
-        calldata: calldata.into(),
-        converted_arguments: render_values(&values),
+        target: call.contract,
+        calldata: call.calldata.into(),
+        converted_arguments: call.converted_arguments,
     }))
 }
 

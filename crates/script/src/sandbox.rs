@@ -237,16 +237,9 @@ pub fn run(invocation: Invocation, host: Box<dyn Host>, limits: &Limits) -> Resu
     if result_json.len() > limits.output_bytes {
         return Err(ScriptError::BadOutput(format!("the output is larger than {} bytes", limits.output_bytes)));
     }
-    drop(context);
-    let (calls, logs) = match Rc::try_unwrap(state) {
-        Ok(cell) => {
-            let s = cell.into_inner();
-            (s.calls, s.logs)
-        }
-        Err(shared) => {
-            let s = shared.borrow();
-            (s.calls.clone(), s.logs.clone())
-        }
+    let (calls, logs) = {
+        let mut finished = state.borrow_mut();
+        (std::mem::take(&mut finished.calls), std::mem::take(&mut finished.logs))
     };
     Ok(ScriptRun {
         script_hash: crate::source::script_hash(invocation.source.as_bytes()),

@@ -25,7 +25,12 @@ fn invocation(source: &str) -> Invocation {
 }
 
 fn live(policy: AddressPolicy, hosts: &[&str]) -> LiveHost {
-    LiveHost::new(policy, hosts.iter().map(|h| h.to_string()).collect(), Default::default(), "1".into())
+    LiveHost::new(
+        &triggerx_script::FetchClient::new(policy),
+        hosts.iter().map(|h| h.to_string()).collect(),
+        Default::default(),
+        "1".into(),
+    )
 }
 
 /// A local price API (the third party a real script would read).

@@ -8,6 +8,7 @@ mod checkpoints;
 mod connect;
 mod dispatch;
 mod error;
+mod job_rows;
 mod jobs;
 mod keepers;
 mod leases;

@@ -7,7 +7,8 @@ use triggerx_core::ids::{JobId, TriggerKind};
 use triggerx_core::job::{ConditionState, Job, JobStatus, TimeTrigger};
 use triggerx_core::time::{UnixMillis, now_millis};
 
-use crate::jobs::{JOB_SELECT, job_from_row, time_trigger_from_row, trigger_kind_name};
+use crate::job_rows::{job_from_row, time_trigger_from_row};
+use crate::jobs::{JOB_SELECT, trigger_kind_name};
 use crate::rows::{corrupt, flag, get};
 use crate::{Store, StoreError};
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::{Context, bail};
-use triggerx_script::{Invocation, Limits, LiveHost, run_live};
+use triggerx_script::{FetchClient, Invocation, Limits, LiveHost, run_live};
 
 use crate::cli::{ScriptCommand, ScriptRunArgs};
 
@@ -53,7 +53,7 @@ async fn run_file(args: ScriptRunArgs) -> anyhow::Result<()> {
     } else {
         triggerx_scheduler::AddressPolicy::public_only()
     };
-    let host = LiveHost::new(policy, args.allow_hosts.clone(), chains, default_chain);
+    let host = LiveHost::new(&FetchClient::new(policy), args.allow_hosts.clone(), chains, default_chain);
     let invocation = Invocation {
         source,
         input,

@@ -92,7 +92,7 @@ pub async fn validate_code(
         storage: body.storage,
         secrets: BTreeMap::new(),
     };
-    let host = LiveHost::new(state.outbound.clone(), body.allowed_hosts, Default::default(), String::new());
+    let host = LiveHost::new(&state.script_fetch, body.allowed_hosts, Default::default(), String::new());
     let result = match run_live(invocation, host, Limits::default()).await {
         Ok(run) => {
             let (output, storage_updates) = run.result().map_err(ApiError::Internal)?;
