@@ -407,12 +407,21 @@ impl Network {
         Ok(job_id)
     }
 
-    /// Waits until no task is open (or `patience` runs out); the count still open.
-    pub async fn settle(&self, patience: Duration) -> Result<i64, TestbedError> {
+    /// Waits until every one of `jobs` is final (its time frame ran out, so no occurrence of it can
+    /// still make a task) and then no task is open, or `patience` runs out; the count still open.
+    /// Without the first wait a last occurrence that fires just after the run ends would be missed.
+    pub async fn settle(&self, jobs: &[JobId], patience: Duration) -> Result<i64, TestbedError> {
         let started = Instant::now();
         loop {
+            let mut jobs_final = true;
+            for job_id in jobs {
+                if !self.store.job(*job_id).await?.is_none_or(|job| job.status.is_final()) {
+                    jobs_final = false;
+                    break;
+                }
+            }
             let open = self.store.open_task_count().await?;
-            if open == 0 || started.elapsed() > patience {
+            if (jobs_final && open == 0) || started.elapsed() > patience {
                 return Ok(open);
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -305,7 +305,8 @@ pub async fn run(
     let rises = prices.await.unwrap_or(0);
     network.restart_all()?;
     progress("faults over; waiting for every task to be final");
-    let open_at_end = network.settle(settle).await?;
+    let all_jobs: Vec<JobId> = jobs.interval.iter().chain(&jobs.event).chain(&jobs.condition).copied().collect();
+    let open_at_end = network.settle(&all_jobs, settle).await?;
     let mut expected = Vec::new();
     let interval_ms = workload.interval_secs as i64 * 1000;
     for job_id in &jobs.interval {
