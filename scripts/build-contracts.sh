@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-CONTRACTS=(JobRegistry TriggerGasRegistry TaskExecutionHub KeeperRegistry Counter EventEmitter GuardedCounter LegacyTaskExecutionHub)
+CONTRACTS=(JobRegistry TriggerGasRegistry TaskExecutionHub KeeperRegistry AttestationCenter Counter EventEmitter GuardedCounter LegacyTaskExecutionHub)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 forge build --quiet --out "$out/forge" >/dev/null

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuard} from "./Owned.sol";
+import {TaskIdMarks} from "./TaskIdMarks.sol";
 
 interface IJobRegistry {
     function isJobActive(uint256 jobId) external view returns (bool);
@@ -125,7 +126,7 @@ contract TaskExecutionHub is ReentrancyGuard {
         }
         address signer = _recover(_digest(assignment), signature);
         if (!isDispatcher[signer]) revert NotDispatcher(signer);
-        _markExecuted(assignment.taskId);
+        if (!TaskIdMarks.mark(_executedWords, assignment.taskId)) revert AlreadyExecuted(assignment.taskId);
         uint256 jobId = assignment.jobId;
         if (!jobRegistry.isJobActive(jobId)) revert JobNotActive(jobId);
         address owner = jobRegistry.getJobOwner(jobId);
@@ -142,7 +143,7 @@ contract TaskExecutionHub is ReentrancyGuard {
 
     /// @notice Whether `taskId` was executed on this hub.
     function isExecuted(uint256 taskId) external view returns (bool) {
-        return _executedWords[taskId >> 8] & (1 << (taskId & 0xff)) != 0;
+        return TaskIdMarks.isMarked(_executedWords, taskId);
     }
 
     /// @notice The EIP-712 hash a dispatcher signs for `assignment`.
@@ -187,14 +188,6 @@ contract TaskExecutionHub is ReentrancyGuard {
         if (newAdmin == address(0)) revert ZeroAddress();
         emit AdminChanged(admin, newAdmin);
         admin = newAdmin;
-    }
-
-    function _markExecuted(uint256 taskId) private {
-        uint256 word = taskId >> 8;
-        uint256 bit = 1 << (taskId & 0xff);
-        uint256 marks = _executedWords[word];
-        if (marks & bit != 0) revert AlreadyExecuted(taskId);
-        _executedWords[word] = marks | bit;
     }
 
     /// @dev Calls the target with all gas but the finishing reserve and keeps at most MAX_RETURN_DATA

@@ -9,9 +9,10 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use triggerx_api::wire::{CreateJobData, validate_job_chain};
+use triggerx_attestation::BlsSecretKey;
 use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
-use triggerx_chain::keepers::{register_keeper, whitelist_keepers};
+use triggerx_chain::keepers::{BlsRegistration, register_keeper, whitelist_keepers};
 use triggerx_core::assignment::Assignment;
 use triggerx_core::ids::JobId;
 use triggerx_core::task::TaskRequest;
@@ -146,8 +147,8 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
     whitelist_keepers(&l1.rpc_url, &accounts[0].private_key, registry, operators).await.unwrap();
     let consensus: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
     for (i, key) in consensus.iter().enumerate() {
-        let bls = [U256::from(1), U256::from(2), U256::from(3), U256::from(4)];
-        register_keeper(&l1.rpc_url, &accounts[i + 1].private_key, registry, key.address(), bls, U256::from(100))
+        let bls = BlsRegistration::new(&BlsSecretKey::random(), l1.chain_id, registry, accounts[i + 1].address);
+        register_keeper(&l1.rpc_url, &accounts[i + 1].private_key, registry, key.address(), &bls, U256::from(100))
             .await
             .unwrap();
     }
@@ -157,6 +158,7 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
             l1_rpc_url: l1.rpc_url.clone(),
             keeper_registry: l1.keeper_registry().unwrap(),
             hubs: vec![HubTarget { rpc_url: l2.rpc_url.clone(), hub: l2.contracts.hub }],
+            attestation_centers: Vec::new(),
             admin_key: accounts[0].private_key.clone(),
             confirmations: 0,
             start_block: None,

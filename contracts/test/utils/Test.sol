@@ -43,7 +43,7 @@ abstract contract Test {
         if (a != b) fail(message);
     }
 
-    function _toString(uint256 value) private pure returns (string memory) {
+    function _toString(uint256 value) internal pure returns (string memory) {
         if (value == 0) return "0";
         bytes memory digits;
         while (value != 0) {

@@ -3,6 +3,7 @@
 
 pub mod abuse;
 pub mod api;
+pub mod attestation_gas;
 pub mod chain;
 pub mod chaos;
 pub mod conditions;
@@ -41,6 +42,9 @@ pub enum BenchCommand {
     /// Measure the gas of `executeFunction` on a local anvil: the hub with signed assignments against
     /// the hub before them, the same call, first and later executions.
     HubGas,
+    /// Measure the gas of `AttestationCenter.submitTask` on a local anvil: 4, 16 and 64 operators,
+    /// all attesters signing and a third not signing.
+    AttestationGas,
     /// Measure the script sandbox: cold start, warm run, scripts/s on every core, heap per script.
     Script(BenchScriptArgs),
     /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
@@ -61,6 +65,7 @@ pub async fn run(data_dir: &Path, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Api(args) => api::run(args).await,
         BenchCommand::Keeper(args) => keeper::run(args).await,
         BenchCommand::HubGas => hub_gas::run().await,
+        BenchCommand::AttestationGas => attestation_gas::run().await,
         BenchCommand::Events(args) => events::run(args).await,
         BenchCommand::Time(args) => time::run(args).await,
         BenchCommand::Script(args) => script::run_bench(args).await,

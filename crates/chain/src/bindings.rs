@@ -26,6 +26,12 @@ sol!(
     "../../contracts/artifacts/KeeperRegistry.json"
 );
 sol!(
+    #[sol(rpc, all_derives)]
+    AttestationCenter,
+    "../../contracts/artifacts/AttestationCenter.json"
+);
+
+sol!(
     #[sol(rpc)]
     LegacyTaskExecutionHub,
     "../../contracts/artifacts/LegacyTaskExecutionHub.json"

@@ -1,6 +1,7 @@
 //! Deploys TriggerX's contracts to one chain and wires them: the hub becomes the gas registry's operator.
 //! Every chain gets JobRegistry, TriggerGasRegistry, TaskExecutionHub and the test targets (Counter,
-//! EventEmitter); the L1 also gets KeeperRegistry.
+//! EventEmitter); the L1 also gets KeeperRegistry, and one L2 the AttestationCenter that settles tasks
+//! against the L1 registry's keepers.
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
@@ -9,7 +10,9 @@ use alloy::signers::local::PrivateKeySigner;
 use serde::{Deserialize, Serialize};
 
 use crate::ChainError;
-use crate::bindings::{Counter, EventEmitter, JobRegistry, KeeperRegistry, TaskExecutionHub, TriggerGasRegistry};
+use crate::bindings::{
+    AttestationCenter, Counter, EventEmitter, JobRegistry, KeeperRegistry, TaskExecutionHub, TriggerGasRegistry,
+};
 
 /// Whether a chain is the L1 (keeper registration) or another chain jobs run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +39,9 @@ pub struct DeployedContracts {
     /// `KeeperRegistry` (the L1 only): keeper registrations.
     #[serde(rename = "KeeperRegistry", default, skip_serializing_if = "Option::is_none")]
     pub keeper_registry: Option<Address>,
+    /// `AttestationCenter` (one L2): BLS quorums of keepers settle each executed task.
+    #[serde(rename = "AttestationCenter", default, skip_serializing_if = "Option::is_none")]
+    pub attestation_center: Option<Address>,
     /// `Counter`, a test and example target (local deployments).
     #[serde(rename = "Counter", default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<Address>,
@@ -52,9 +58,12 @@ impl DeployedContracts {
             ("TriggerGasRegistry", self.gas_registry),
             ("TaskExecutionHub", self.hub),
         ];
-        for (name, address) in
-            [("KeeperRegistry", self.keeper_registry), ("Counter", self.counter), ("EventEmitter", self.event_emitter)]
-        {
+        for (name, address) in [
+            ("KeeperRegistry", self.keeper_registry),
+            ("AttestationCenter", self.attestation_center),
+            ("Counter", self.counter),
+            ("EventEmitter", self.event_emitter),
+        ] {
             if let Some(address) = address {
                 all.push((name, address));
             }
@@ -146,8 +155,25 @@ pub async fn deploy_chain(rpc_url: &str, deployer_key: &str, role: ChainRole) ->
         gas_registry: *gas.address(),
         hub: *hub.address(),
         keeper_registry,
+        attestation_center: None,
         counter: Some(*counter.address()),
         event_emitter: Some(*emitter.address()),
     };
     Ok(ChainDeployment { role, chain_id, rpc_url: rpc_url.to_string(), fallback_rpc_urls: Vec::new(), contracts })
+}
+
+/// Deploys the `AttestationCenter` on the chain at `rpc_url`, owned by the deployer (the registrar's
+/// key), admitting the keepers registered at `registry` on `registry_chain_id`.
+pub async fn deploy_attestation_center(
+    rpc_url: &str,
+    deployer_key: &str,
+    registry_chain_id: u64,
+    registry: Address,
+) -> Result<Address, ChainError> {
+    let provider = wallet_provider(rpc_url, deployer_key)?;
+    let deployer = signer_from_key(deployer_key)?.address();
+    let center =
+        AttestationCenter::deploy(&provider, deployer, alloy::primitives::U256::from(registry_chain_id), registry)
+            .await?;
+    Ok(*center.address())
 }

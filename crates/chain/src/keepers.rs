@@ -1,5 +1,5 @@
 //! Keeper operators' L1 actions on `KeeperRegistry`: the owner whitelists operators, an operator
-//! registers its consensus address, BLS public key and voting power.
+//! registers its consensus address, BLS public key (with its proof of possession) and voting power.
 
 use alloy::primitives::{Address, U256};
 
@@ -19,17 +19,44 @@ pub async fn whitelist_keepers(
     Ok(())
 }
 
-/// Registers the operator of `controller_key` with its consensus address, BN254 G2 key and voting power.
+/// A BLS key as `KeeperRegistry.register` takes it (words in the precompiles' order), with the proof
+/// of possession signed for the registry and operator it registers at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlsRegistration {
+    /// G2 key `[x.c1, x.c0, y.c1, y.c0]`.
+    pub key_g2: [U256; 4],
+    /// G1 key `[x, y]`.
+    pub key_g1: [U256; 2],
+    /// The signature over the registration message, `[x, y]`.
+    pub proof: [U256; 2],
+}
+
+impl BlsRegistration {
+    /// `key`'s registration as `operator` at `registry` on `chain_id`, with its proof of possession.
+    pub fn new(key: &triggerx_attestation::BlsSecretKey, chain_id: u64, registry: Address, operator: Address) -> Self {
+        let public = key.public_key();
+        let proof = triggerx_attestation::sign_registration(key, chain_id, registry, operator);
+        BlsRegistration { key_g2: public.g2_words(), key_g1: public.g1_words(), proof: proof.words() }
+    }
+}
+
+/// The chain id of the chain at `rpc_url` (what a proof of possession must name).
+pub async fn chain_id(rpc_url: &str) -> Result<u64, ChainError> {
+    use alloy::providers::Provider;
+    Ok(crate::provider::connect(&[rpc_url.to_string()])?.get_chain_id().await?)
+}
+
+/// Registers the operator of `controller_key` with its consensus address, BLS key and voting power.
 pub async fn register_keeper(
     rpc_url: &str,
     controller_key: &str,
     registry: Address,
     consensus: Address,
-    bls_public_key: [U256; 4],
+    bls: &BlsRegistration,
     voting_power: U256,
 ) -> Result<(), ChainError> {
     let contract = KeeperRegistry::new(registry, wallet_provider(rpc_url, controller_key)?);
-    contract.register(consensus, bls_public_key, voting_power).send().await?.get_receipt().await?;
+    contract.register(consensus, bls.key_g2, bls.key_g1, bls.proof, voting_power).send().await?.get_receipt().await?;
     Ok(())
 }
 

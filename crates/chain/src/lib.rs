@@ -2,6 +2,7 @@
 //! deployment and the deployment file, a nonce-safe transaction sender, a reorg-aware log watcher, cost
 //! prediction and the hub's calls and events. Local anvil devnets live in `triggerx-devnet`.
 
+pub mod attestation;
 pub mod bindings;
 pub mod cost;
 pub mod deploy;

@@ -31,8 +31,9 @@ pub async fn register_local_keepers(deployment: &Deployment, count: usize) -> an
     let admin = &deployment.accounts[0].private_key;
     whitelist_keepers(&l1.rpc_url, admin, registry, accounts.iter().map(|a| a.address).collect()).await?;
     for key in &keys {
-        let (consensus, bls, power) = (key.consensus.address(), key.bls.public_key(), U256::from(LOCAL_VOTING_POWER));
-        register_keeper(&l1.rpc_url, &key.controller_hex(), registry, consensus, bls, power).await?;
+        let bls = key.bls_registration(l1.chain_id, registry);
+        let (consensus, power) = (key.consensus.address(), U256::from(LOCAL_VOTING_POWER));
+        register_keeper(&l1.rpc_url, &key.controller_hex(), registry, consensus, &bls, power).await?;
     }
     Ok(keys)
 }

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::keccak256;
 use alloy::signers::local::PrivateKeySigner;
 use triggerx_chain::deploy::signer_from_key;
+use triggerx_chain::keepers::BlsRegistration;
 
 use crate::KeeperError;
-use crate::bls::BlsSecretKey;
+pub use triggerx_attestation::BlsSecretKey;
 
 /// File names `write_keystores` uses.
 pub const CONTROLLER_KEYSTORE: &str = "controller.json";
@@ -83,6 +84,12 @@ impl KeeperKeys {
             consensus: PrivateKeySigner::random(),
             bls: BlsSecretKey::random(),
         }
+    }
+
+    /// The BLS key as `KeeperRegistry.register` takes it, with the proof of possession for this
+    /// operator (the controller address) at `registry` on `chain_id`.
+    pub fn bls_registration(&self, chain_id: u64, registry: alloy::primitives::Address) -> BlsRegistration {
+        BlsRegistration::new(&self.bls, chain_id, registry, self.controller.address())
     }
 
     /// Loads the keys; `password` opens keystores (ignored for dev keys).

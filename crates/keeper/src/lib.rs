@@ -4,7 +4,6 @@
 //! publishes a report. The fee is the hub's rule (gas used x gas price + the signed keeper fee, capped
 //! by the signed maximum), not the keeper's choice.
 
-pub mod bls;
 pub mod checkin;
 pub mod executor;
 pub mod keys;
@@ -38,6 +37,9 @@ pub enum KeeperError {
     /// The P2P network failed.
     #[error(transparent)]
     P2p(#[from] P2pError),
+    /// A BLS key or signature was unusable.
+    #[error(transparent)]
+    Bls(#[from] triggerx_attestation::AttestationError),
     /// Bad configuration.
     #[error("invalid keeper configuration: {0}")]
     Config(String),

@@ -100,12 +100,14 @@ pub async fn register(file: &KeeperFile, keys: &KeeperKeys) -> Result<Registrati
     if voting_power == 0 {
         return Err(KeeperError::Config("voting_power must be positive".into()));
     }
+    let chain_id = triggerx_chain::keepers::chain_id(&l1.rpc_url).await?;
+    let bls = keys.bls_registration(chain_id, l1.keeper_registry);
     register_keeper(
         &l1.rpc_url,
         &keys.controller_hex(),
         l1.keeper_registry,
         keys.consensus.address(),
-        keys.bls.public_key(),
+        &bls,
         U256::from(voting_power),
     )
     .await?;

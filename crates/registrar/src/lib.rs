@@ -1,7 +1,12 @@
 //! Registrar: follows `OperatorRegistered` / `OperatorUnregistered` of the L1 `KeeperRegistry` through
 //! the log watcher, upserts the keepers in the store, and mirrors the registered set into every chain's
-//! `TaskExecutionHub`. Its checkpoint moves only after both are done, so a restart neither duplicates
-//! nor misses a keeper; a reorg of registration blocks re-reads every known keeper from the registry.
+//! `TaskExecutionHub` and into the L2 `AttestationCenter` (operator ids, BLS keys, voting power); it
+//! also records each task the center settles (verdict, task number, attesters, points). The L1
+//! checkpoint moves only after store and chains are updated, so a restart neither duplicates nor
+//! misses a keeper; a reorg of registration blocks re-reads every known keeper from the registry.
+
+mod centers;
+mod outcomes;
 
 use std::time::Duration;
 
@@ -53,6 +58,8 @@ pub struct RegistrarConfig {
     pub keeper_registry: Address,
     /// Hubs to keep in sync.
     pub hubs: Vec<HubTarget>,
+    /// Attestation centers to keep in sync (`hub` is the center's address).
+    pub attestation_centers: Vec<HubTarget>,
     /// Key of the hubs' admin (sends `updateKeepers`).
     pub admin_key: String,
     /// Confirmations before a registration counts.
@@ -69,6 +76,7 @@ impl std::fmt::Debug for RegistrarConfig {
             .field("l1_rpc_url", &triggerx_core::redact::redact_url(&self.l1_rpc_url))
             .field("keeper_registry", &self.keeper_registry)
             .field("hubs", &self.hubs)
+            .field("attestation_centers", &self.attestation_centers)
             .field("admin_key", &"<redacted>")
             .field("confirmations", &self.confirmations)
             .field("start_block", &self.start_block)
@@ -90,10 +98,18 @@ impl RegistrarConfig {
             .iter()
             .map(|c| Ok(HubTarget { rpc_url: c.rpc_url.clone(), hub: c.contracts.hub }))
             .collect::<Result<Vec<_>, ChainError>>()?;
+        let attestation_centers = deployment
+            .chains
+            .iter()
+            .filter_map(|c| {
+                c.contracts.attestation_center.map(|center| HubTarget { rpc_url: c.rpc_url.clone(), hub: center })
+            })
+            .collect();
         Ok(RegistrarConfig {
             l1_rpc_url: l1.rpc_url.clone(),
             keeper_registry: l1.keeper_registry()?,
             hubs,
+            attestation_centers,
             admin_key: admin_key.to_string(),
             confirmations,
             start_block: None,
@@ -115,6 +131,8 @@ pub struct StepReport {
     pub hub_changes: usize,
     /// Last L1 block scanned, if any.
     pub scanned_to: Option<u64>,
+    /// Task settlements recorded (from the attestation centers).
+    pub settled: usize,
 }
 
 struct Hub {
@@ -130,6 +148,8 @@ pub struct Registrar {
     l1: DynProvider,
     registry: Address,
     hubs: Vec<Hub>,
+    centers: Vec<centers::Center>,
+    outcomes: Vec<outcomes::OutcomeFollower>,
     poll_interval: Duration,
     synced_once: std::sync::atomic::AtomicBool,
 }
@@ -169,12 +189,31 @@ impl Registrar {
                 TxSender::new(provider.clone(), signer_from_key(&config.admin_key)?, SenderConfig::default()).await?;
             hubs.push(Hub { address: target.hub, provider, sender });
         }
+        let (mut centers, mut followers) = (Vec::new(), Vec::new());
+        for target in &config.attestation_centers {
+            let provider = connect(&target.rpc_url)?;
+            followers.push(
+                outcomes::OutcomeFollower::new(
+                    store.clone(),
+                    provider.clone(),
+                    target.hub,
+                    config.confirmations,
+                    config.poll_interval,
+                )
+                .await?,
+            );
+            let sender =
+                TxSender::new(provider.clone(), signer_from_key(&config.admin_key)?, SenderConfig::default()).await?;
+            centers.push(centers::Center { address: target.hub, provider, sender });
+        }
         Ok(Registrar {
             store,
             watcher,
             l1,
             registry: config.keeper_registry,
             hubs,
+            centers,
+            outcomes: followers,
             poll_interval: config.poll_interval,
             synced_once: Default::default(),
         })
@@ -229,6 +268,9 @@ impl Registrar {
             self.synced_once.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         self.watcher.commit(&batch).await?;
+        for follower in &self.outcomes {
+            report.settled += follower.step().await?.0;
+        }
         if changed {
             tracing::info!(
                 registered = report.registered,
@@ -258,7 +300,8 @@ impl Registrar {
         Ok(())
     }
 
-    /// Makes every hub's keeper set equal to the registered keepers; returns how many entries changed.
+    /// Makes every hub's keeper set and every attestation center's operators equal to the registered
+    /// keepers; returns how many entries changed.
     pub async fn sync_hubs(&self) -> Result<usize, RegistrarError> {
         let keepers = self.store.list_keepers().await?;
         let mut changes = 0;
@@ -282,6 +325,10 @@ impl Registrar {
             let call = TaskExecutionHub::updateKeepersCall { added, removed };
             let request = TransactionRequest::default().with_to(hub.address).with_input(call.abi_encode());
             hub.sender.send_and_confirm(request).await?;
+        }
+        let registry = KeeperRegistry::new(self.registry, self.l1.clone());
+        for center in &self.centers {
+            changes += center.sync(&registry, &keepers).await?;
         }
         Ok(changes)
     }

@@ -8,7 +8,7 @@ use triggerx_core::job::{JobStatus, Trigger};
 use triggerx_core::keeper::KeeperUpsert;
 use triggerx_core::paging::Page;
 use triggerx_core::task::{TaskExecutionUpdate, TaskStatus};
-use triggerx_store::{Backend, NewTask, NextOccurrence, Store, StoreError};
+use triggerx_store::{Backend, NewTask, NextOccurrence, Store, StoreError, TaskSettlement};
 use triggerx_testbed::databases::fresh_store;
 use triggerx_testbed::fixtures::time_job_input;
 
@@ -57,6 +57,7 @@ both_backends!(
     a_schedule_change_is_not_overwritten_by_a_scheduler,
     tasks_are_unique_per_occurrence,
     keepers_upsert_and_count,
+    settlements_are_recorded_once_and_credit_the_keepers,
     api_keys_hash_and_revoke,
     ids_come_from_the_database_under_concurrency,
 );
@@ -305,4 +306,46 @@ async fn ids_come_from_the_database_under_concurrency(backend: Backend) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 20, "every concurrent insert got its own id");
+}
+
+async fn settlements_are_recorded_once_and_credit_the_keepers(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(backend, &dir).await;
+    let keeper = |n: u8| KeeperUpsert { keeper_address: format!("0x{:040x}", n), ..Default::default() };
+    let (performer, attester) =
+        (s.upsert_keeper(&keeper(1)).await.unwrap(), s.upsert_keeper(&keeper(2)).await.unwrap());
+    s.upsert_keeper(&KeeperUpsert { rewards_booster: Some(1.5), ..keeper(2) }).await.unwrap();
+    let id = JobId::parse("9", "").unwrap();
+    s.create_jobs(&validate_job_chain(&[time_job("9", OWNER)], Utc::now()).unwrap()).await.unwrap();
+    let new = |key: &str| NewTask {
+        job_id: id,
+        task_definition_id: None,
+        occurrence_key: key.into(),
+        task_performer_id: Some(performer.keeper_id),
+    };
+    let (accepted, _) = s.create_task(&new("t:1")).await.unwrap();
+    let (rejected, _) = s.create_task(&new("t:2")).await.unwrap();
+    let settlement = |task_id: i64, accepted: bool, number: i64| TaskSettlement {
+        task_id,
+        accepted,
+        task_number: number,
+        attester_ids: vec![attester.keeper_id],
+        ta_signature: "0xab".into(),
+        submission_tx_hash: format!("0x{number:064x}"),
+    };
+    assert!(s.record_settlement(&settlement(accepted.task_id, true, 1)).await.unwrap());
+    assert!(!s.record_settlement(&settlement(accepted.task_id, true, 1)).await.unwrap(), "the second time is a no-op");
+    assert!(s.record_settlement(&settlement(rejected.task_id, false, 2)).await.unwrap());
+    assert!(!s.record_settlement(&settlement(999, true, 3)).await.unwrap(), "an unknown task");
+    let task = s.task(accepted.task_id).await.unwrap().unwrap();
+    assert_eq!(
+        (task.is_accepted, task.task_number, task.task_attester_ids.clone()),
+        (Some(true), Some(1), vec![attester.keeper_id])
+    );
+    assert_eq!(s.task(rejected.task_id).await.unwrap().unwrap().is_accepted, Some(false));
+    let performer = s.keeper_by_address(&performer.keeper_address).await.unwrap().unwrap();
+    let attester = s.keeper_by_address(&attester.keeper_address).await.unwrap().unwrap();
+    assert_eq!(performer.keeper_points, triggerx_store::PERFORMER_POINTS, "only the accepted task pays the performer");
+    assert_eq!(attester.keeper_points, 2.0 * 1.5 * triggerx_store::ATTESTER_POINTS, "two verdicts at booster 1.5");
+    assert_eq!(attester.no_attested_tasks, 2);
 }

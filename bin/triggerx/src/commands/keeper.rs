@@ -57,7 +57,7 @@ fn keygen(out: &Path, controller_key: Option<&str>) -> anyhow::Result<()> {
     let KeySource::Keystores { controller, consensus, bls } = keys.write_keystores(out, &password)? else {
         anyhow::bail!("keystores expected");
     };
-    let public = keys.bls.public_key();
+    let public = keys.bls.public_key().g2_words();
     println!("controller (operator) address {}", keys.controller.address());
     println!("consensus address             {}", keys.consensus.address());
     println!("BLS public key                [{}, {}, {}, {}]", public[0], public[1], public[2], public[3]);
