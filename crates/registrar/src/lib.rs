@@ -135,10 +135,41 @@ pub struct StepReport {
     pub settled: usize,
 }
 
-struct Hub {
-    address: Address,
-    provider: DynProvider,
-    sender: TxSender,
+/// A contract the registrar administers (a hub or an attestation center), with the one sender of the
+/// admin key on its chain.
+pub(crate) struct Administered {
+    pub(crate) address: Address,
+    pub(crate) provider: DynProvider,
+    pub(crate) sender: std::sync::Arc<TxSender>,
+}
+
+impl Administered {
+    /// Sends `input` to the contract and waits for its receipt.
+    pub(crate) async fn send(&self, input: Vec<u8>) -> Result<(), ChainError> {
+        let request = TransactionRequest::default().with_to(self.address).with_input(input);
+        self.sender.send_and_confirm(request).await?;
+        Ok(())
+    }
+}
+
+/// The contracts at `targets`, sharing one provider and sender per chain (one admin key must have one
+/// nonce keeper on a chain, or the hub's and the center's transactions would race for nonces).
+async fn administered(
+    targets: &[&HubTarget],
+    admin_key: &str,
+    chains: &mut std::collections::HashMap<String, (DynProvider, std::sync::Arc<TxSender>)>,
+) -> Result<Vec<Administered>, ChainError> {
+    let mut contracts = Vec::new();
+    for target in targets {
+        if !chains.contains_key(&target.rpc_url) {
+            let provider = connect(&target.rpc_url)?;
+            let sender = TxSender::new(provider.clone(), signer_from_key(admin_key)?, SenderConfig::default()).await?;
+            chains.insert(target.rpc_url.clone(), (provider, std::sync::Arc::new(sender)));
+        }
+        let (provider, sender) = &chains[&target.rpc_url];
+        contracts.push(Administered { address: target.hub, provider: provider.clone(), sender: sender.clone() });
+    }
+    Ok(contracts)
 }
 
 /// The registrar service.
@@ -147,8 +178,8 @@ pub struct Registrar {
     watcher: LogWatcher<Store>,
     l1: DynProvider,
     registry: Address,
-    hubs: Vec<Hub>,
-    centers: Vec<centers::Center>,
+    hubs: Vec<Administered>,
+    centers: Vec<Administered>,
     outcomes: Vec<outcomes::OutcomeFollower>,
     poll_interval: Duration,
     synced_once: std::sync::atomic::AtomicBool,
@@ -182,29 +213,23 @@ impl Registrar {
         {
             watcher.add_filter(LogFilter { address: Some(config.keeper_registry), topic0: Some(topic) }).await;
         }
-        let mut hubs = Vec::new();
-        for target in &config.hubs {
-            let provider = connect(&target.rpc_url)?;
-            let sender =
-                TxSender::new(provider.clone(), signer_from_key(&config.admin_key)?, SenderConfig::default()).await?;
-            hubs.push(Hub { address: target.hub, provider, sender });
-        }
-        let (mut centers, mut followers) = (Vec::new(), Vec::new());
-        for target in &config.attestation_centers {
-            let provider = connect(&target.rpc_url)?;
+        let mut chains = std::collections::HashMap::new();
+        let hubs = administered(&config.hubs.iter().collect::<Vec<_>>(), &config.admin_key, &mut chains).await?;
+        let centers =
+            administered(&config.attestation_centers.iter().collect::<Vec<_>>(), &config.admin_key, &mut chains)
+                .await?;
+        let mut followers = Vec::new();
+        for center in &centers {
             followers.push(
                 outcomes::OutcomeFollower::new(
                     store.clone(),
-                    provider.clone(),
-                    target.hub,
+                    center.provider.clone(),
+                    center.address,
                     config.confirmations,
                     config.poll_interval,
                 )
                 .await?,
             );
-            let sender =
-                TxSender::new(provider.clone(), signer_from_key(&config.admin_key)?, SenderConfig::default()).await?;
-            centers.push(centers::Center { address: target.hub, provider, sender });
         }
         Ok(Registrar {
             store,
@@ -322,13 +347,11 @@ impl Registrar {
                 continue;
             }
             changes += added.len() + removed.len();
-            let call = TaskExecutionHub::updateKeepersCall { added, removed };
-            let request = TransactionRequest::default().with_to(hub.address).with_input(call.abi_encode());
-            hub.sender.send_and_confirm(request).await?;
+            hub.send(TaskExecutionHub::updateKeepersCall { added, removed }.abi_encode()).await?;
         }
         let registry = KeeperRegistry::new(self.registry, self.l1.clone());
         for center in &self.centers {
-            changes += center.sync(&registry, &keepers).await?;
+            changes += centers::sync(center, &registry, &keepers).await?;
         }
         Ok(changes)
     }

@@ -13,6 +13,7 @@ use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
 use triggerx_chain::bindings::AttestationCenter;
 use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
+use triggerx_core::keeper::Keeper;
 use triggerx_store::{Store, TaskSettlement};
 
 use crate::RegistrarError;
@@ -78,6 +79,8 @@ impl OutcomeFollower {
     pub(crate) async fn step(&self) -> Result<(usize, bool), RegistrarError> {
         let batch = self.watcher.next_batch().await?;
         let mut recorded = 0;
+        // The keepers are read once per batch, and only when it holds a settlement.
+        let mut keepers = None;
         for event in &batch.events {
             match event {
                 WatchEvent::Removed(id) => {
@@ -90,7 +93,7 @@ impl OutcomeFollower {
                     let Some(verdict) = verdict(log) else {
                         return Err(RegistrarError::Decode(format!("{:?}", log.topics().first())));
                     };
-                    if self.record(&verdict, log.transaction_hash).await? {
+                    if self.record(&verdict, log.transaction_hash, &mut keepers).await? {
                         recorded += 1;
                         tracing::info!(
                             task_id = verdict.task_id,
@@ -107,7 +110,12 @@ impl OutcomeFollower {
         Ok((recorded, batch.to.is_some()))
     }
 
-    async fn record(&self, verdict: &Verdict, tx_hash: Option<B256>) -> Result<bool, RegistrarError> {
+    async fn record(
+        &self,
+        verdict: &Verdict,
+        tx_hash: Option<B256>,
+        keepers: &mut Option<Vec<Keeper>>,
+    ) -> Result<bool, RegistrarError> {
         let (mut attester_ids, mut signature) = (Vec::new(), String::new());
         if let Some(hash) = tx_hash {
             let tx = self.provider.get_transaction_by_hash(hash).await.map_err(ChainError::from)?;
@@ -116,7 +124,10 @@ impl OutcomeFollower {
                 Some(Ok(call)) => {
                     let absent: Vec<u64> =
                         call.quorum.nonSignerIds.iter().filter_map(|id| u64::try_from(*id).ok()).collect();
-                    for keeper in self.store.list_keepers().await? {
+                    if keepers.is_none() {
+                        *keepers = Some(self.store.list_keepers().await?);
+                    }
+                    for keeper in keepers.iter().flatten() {
                         let Some(operator) = keeper.operator_id.and_then(|id| u64::try_from(id).ok()) else {
                             continue;
                         };
