@@ -61,6 +61,9 @@ pub enum Command {
     Dispatcher(DispatcherArgs),
     /// Accept signed keeper check-ins, track liveness, alert when keepers go offline and come back.
     Health(HealthArgs),
+    /// Collect keepers' attestations over P2P and settle each task on the AttestationCenter once a
+    /// quorum agrees (anyone may run one; the center takes one settlement per task attempt).
+    Aggregator(AggregatorArgs),
     /// Run a job script locally in the sandbox, as the dispatcher runs it, and print what it returns.
     #[command(subcommand)]
     Script(ScriptCommand),
@@ -142,6 +145,25 @@ pub enum KeeperCommand {
     },
     /// Register the keeper on L1's KeeperRegistry (consensus address, BLS key, voting power).
     Register,
+}
+
+/// `triggerx aggregator`.
+#[derive(Debug, Args)]
+pub struct AggregatorArgs {
+    /// The network to join: its dispatcher, P2P bootstrap peers and chains (default: up.json in the
+    /// data directory, as `triggerx up` writes it).
+    #[arg(long, env = "TRIGGERX_JOIN")]
+    pub join: Option<PathBuf>,
+    /// File holding the key that pays for settlements (or the key in TRIGGERX_AGGREGATOR_KEY); give the
+    /// aggregator an account of its own.
+    #[arg(long, value_name = "FILE")]
+    pub submitter_key_file: Option<PathBuf>,
+    /// P2P listen address.
+    #[arg(long, env = "TRIGGERX_P2P_LISTEN", default_value = "/ip4/127.0.0.1/tcp/0")]
+    pub p2p_listen: String,
+    /// First block of the AttestationCenter's operator events.
+    #[arg(long, default_value_t = 0)]
+    pub from_block: u64,
 }
 
 /// `triggerx registrar`.
@@ -264,7 +286,7 @@ pub struct DevnetArgs {
 pub struct UpArgs {
     /// Keepers to run in this process (0: only keepers that join, e.g. `triggerx keeper` with
     /// `join = "up.json"`).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=8))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub keepers: u8,
     /// Seconds between blocks; 0 mines on every transaction.
     #[arg(long, default_value_t = 1.0)]

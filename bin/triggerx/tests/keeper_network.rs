@@ -2,13 +2,14 @@
 //! dispatcher and three keepers executing through the TaskExecutionHub.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use triggerx_api::wire::{CreateJobData, validate_job_chain};
 use triggerx_attestation::BlsSecretKey;
 use triggerx_chain::bindings::{Counter, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
@@ -25,7 +26,7 @@ use triggerx_p2p::{Envelope, Message, P2pConfig, P2pNode, Refusal, TaskMessage};
 use triggerx_registrar::{HubTarget, Registrar, RegistrarConfig};
 use triggerx_store::Store;
 
-const ABI: &str = r#"[{"type":"function","name":"incrementBy","inputs":[{"name":"by","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"}]"#;
+use common::ABI;
 
 async fn onchain_job(l2: &ChainDeployment, owner_key: &str, deposit: u128) -> JobId {
     let id = triggerx_chain::jobs::register_job(
@@ -61,24 +62,7 @@ async fn store_job(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeplo
 }
 
 async fn store_job_with_abi(store: &Store, job_id: JobId, owner: Address, l2: &ChainDeployment, abi: &str) {
-    let data = CreateJobData {
-        job_id: Some(job_id),
-        user_address: Some(format!("{owner:#x}")),
-        job_title: "poke".into(),
-        task_definition_id: Some(1),
-        time_frame: Some(3600),
-        recurring: true,
-        schedule_type: Some("interval".into()),
-        time_interval: Some(60),
-        target_chain_id: Some(l2.chain_id.to_string()),
-        target_contract_address: Some(format!("{:#x}", l2.address("Counter").unwrap())),
-        target_function: Some("incrementBy".into()),
-        abi: Some(abi.into()),
-        arg_type: Some(1),
-        arguments: Some(vec!["5".into()]),
-        ..Default::default()
-    };
-    store.create_jobs(&validate_job_chain(&[data], chrono::Utc::now()).unwrap()).await.unwrap();
+    store.create_jobs(&common::counter_job(job_id, owner, l2, abi)).await.unwrap();
 }
 
 /// An assignment of `job` to `performer` calling `incrementBy(by)`, valid for a minute, not yet signed.
@@ -115,6 +99,7 @@ fn assignment(
         reporter,
         dispatched_at_micros: 0,
         script: None,
+        job: None,
     }
 }
 
@@ -211,6 +196,8 @@ async fn tasks_execute_once_are_reassigned_and_refused_when_they_must_be() {
             p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
             health_url: Some(health_url.clone()),
             checkin_interval: Duration::from_secs(30),
+            bls_key: None,
+            faults: Default::default(),
         };
         keepers.push(Some(KeeperNode::start(config).await.unwrap()));
     }

@@ -9,6 +9,7 @@ pub mod message;
 pub mod points;
 pub mod proof_of_possession;
 pub mod quorum;
+pub mod report;
 pub mod signature;
 
 pub use hash_to_g1::hash_to_g1;
@@ -17,6 +18,7 @@ pub use message::{SettledTask, attestation_message};
 pub use points::{G1Words, G2Words};
 pub use proof_of_possession::{registration_message, sign_registration, verify_registration};
 pub use quorum::{Operator, QuorumError, Submission, assemble};
+pub use report::{ExecutionRecord, settlement_id, split_settlement_id};
 pub use signature::{BlsSignature, aggregate_public_keys, aggregate_signatures, verify_aggregate};
 
 /// What can go wrong with BLS material.

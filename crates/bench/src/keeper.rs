@@ -148,6 +148,8 @@ pub async fn run(args: BenchKeeperArgs) -> anyhow::Result<()> {
         p2p: P2pConfig { bootstrap: bootstrap.clone(), ..p2p.clone() },
         health_url: None,
         checkin_interval: Duration::from_secs(60),
+        bls_key: None,
+        faults: Default::default(),
     })
     .await?;
     let (_listener, mut heard) = P2pNode::start(P2pConfig { bootstrap, ..p2p }, PrivateKeySigner::random()).await?;
@@ -257,6 +259,7 @@ async fn phase(
                 }
                 progress.inc(1);
             }
+            Message::Attestation(_) => {}
         }
     }
     let elapsed = started.elapsed().as_secs_f64();

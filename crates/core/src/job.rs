@@ -61,7 +61,7 @@ impl JobStatus {
 }
 
 /// How a job takes its call arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgType {
     /// 1: given in the job.
     Static,
@@ -89,7 +89,7 @@ impl ArgType {
 }
 
 /// What a job calls.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// Chain the call goes to.
     pub chain_id: String,
@@ -112,7 +112,7 @@ pub struct Target {
 }
 
 /// A time trigger.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeTrigger {
     /// interval | cron | specific.
     pub schedule_type: ScheduleType,
@@ -142,7 +142,7 @@ impl TimeTrigger {
 }
 
 /// An event trigger.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventTrigger {
     /// Chain the event is watched on.
     pub trigger_chain_id: String,
@@ -161,7 +161,7 @@ pub struct EventTrigger {
 }
 
 /// A condition trigger.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionTrigger {
     /// Comparison operator.
     pub condition_type: ConditionType,
@@ -220,7 +220,7 @@ pub struct ConditionState {
 }
 
 /// When a job fires.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Trigger {
     /// On a schedule.
     Time(TimeTrigger),

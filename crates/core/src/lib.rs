@@ -14,6 +14,7 @@ pub mod event;
 pub mod event_filter;
 pub mod ids;
 pub mod job;
+pub mod job_evidence;
 pub mod job_update;
 pub mod keeper;
 pub mod keeper_form;

@@ -193,18 +193,33 @@ pub async fn run(
     tokio::spawn(poke_emitter(chain.rpc_url.clone(), user.private_key.clone(), emitter, user.address, stopped.clone()));
 
     let titles = Arc::new(titles);
-    let mut seen: HashMap<i64, TaskStatus> = HashMap::new();
+    let mut seen: HashMap<i64, (TaskStatus, Option<bool>)> = HashMap::new();
     loop {
         for (job_id, title) in titles.iter() {
             let Ok((tasks, _)) = store.tasks_of_job(*job_id, Page { limit: 50, offset: 0 }).await else { continue };
             for task in tasks {
-                let before = seen.insert(task.task_id, task.task_status);
-                if before == Some(task.task_status) {
+                let now = (task.task_status, task.is_accepted);
+                let before = seen.insert(task.task_id, now);
+                if before == Some(now) {
                     continue;
                 }
                 let time = chrono::Local::now().format("%H:%M:%S");
                 if before.is_none() {
                     println!("{time}  {title:<20} occurrence {} -> task {}", task.occurrence_key, task.task_id);
+                }
+                if before.map(|b| b.1) != Some(task.is_accepted)
+                    && let Some(accepted) = task.is_accepted
+                {
+                    let verdict = if accepted { "accepted " } else { "rejected " };
+                    println!(
+                        "{time}  {title:<20} task {:<4} {verdict} task number {} (attesters {:?})",
+                        task.task_id,
+                        task.task_number.unwrap_or_default(),
+                        task.task_attester_ids
+                    );
+                }
+                if before.map(|b| b.0) == Some(task.task_status) {
+                    continue;
                 }
                 match task.task_status {
                     TaskStatus::Executed => println!(

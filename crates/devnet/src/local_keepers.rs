@@ -62,6 +62,8 @@ pub async fn start_local_keepers(
             },
             health_url: Some(health_url.to_string()),
             checkin_interval: CHECKIN_INTERVAL,
+            bls_key: Some(key.bls_hex()),
+            faults: Default::default(),
         };
         keepers.push(triggerx_keeper::spawn(config).await?);
     }

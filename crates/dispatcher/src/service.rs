@@ -14,6 +14,7 @@ use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::Mutex;
 use triggerx_core::assignment::{Assignment, onchain_task_id};
 use triggerx_core::job::{Job, JobStatus};
+use triggerx_core::job_evidence::JobEvidence;
 use triggerx_core::keeper::Keeper;
 use triggerx_core::target_call::target_chain_id;
 use triggerx_core::task::{Task, TaskRequest};
@@ -266,6 +267,7 @@ impl Dispatcher {
             reporter,
             dispatched_at_micros: 0,
             script: evidence.map(|e| ScriptAttachment { source: e.source, run_json: e.run_json }),
+            job: Some(JobEvidence::of(job)),
         };
         message.sign(&self.signer)?;
         let deadline_at = deadline_secs as i64 * 1000;

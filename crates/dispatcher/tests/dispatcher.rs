@@ -240,6 +240,7 @@ async fn reports_count_only_from_the_performer_and_a_refusal_moves_the_task_on()
         block_number: None,
         gas_used: None,
         broadcast_at_micros: None,
+        record: None,
     };
     // Signed by another keeper's consensus key: ignored.
     dispatcher.handle_report(stranger.1.address(), &refusal).await.unwrap();

@@ -9,9 +9,9 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::sol_types::SolCall;
 use triggerx_chain::ChainError;
-use triggerx_chain::bindings::{JobRegistry, TaskExecutionHub, TriggerGasRegistry};
+use triggerx_chain::bindings::{JobRegistry, TriggerGasRegistry};
 use triggerx_chain::cost::{CostCall, predict_cost};
 use triggerx_chain::deploy::ChainDeployment;
 use triggerx_chain::hub::{assignment_call, describe_hub_error};
@@ -41,6 +41,7 @@ pub fn refusal(task: &TaskMessage, performer: Address, reason: &str) -> Executio
         block_number: None,
         gas_used: None,
         broadcast_at_micros: None,
+        record: None,
     }
 }
 
@@ -54,6 +55,16 @@ fn now_secs() -> u64 {
 }
 
 impl ChainAccess {
+    /// The chain and its contracts.
+    pub fn deployment(&self) -> &ChainDeployment {
+        &self.config
+    }
+
+    /// The chain's provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
     /// Connects with the keeper's controller key.
     pub async fn connect(config: &ChainDeployment, controller: PrivateKeySigner) -> Result<ChainAccess, ChainError> {
         let provider = config.provider()?;
@@ -134,8 +145,7 @@ impl ChainAccess {
             ..refusal(task, performer, "")
         });
         let receipt = self.sender.confirm(sent).await?;
-        let executed =
-            receipt.inner.logs().iter().find_map(|l| TaskExecutionHub::FunctionExecuted::decode_log(&l.inner).ok());
+        let executed = crate::record::execution_event(&receipt, task.hub, task.assignment.taskId);
         let (status, reason) = match (&executed, receipt.status()) {
             (Some(event), true) if event.success => (ReportStatus::Executed, String::new()),
             (Some(event), true) => {
@@ -153,6 +163,7 @@ impl ChainAccess {
             block_number: receipt.block_number,
             gas_used: Some(receipt.gas_used),
             broadcast_at_micros: Some(broadcast_at),
+            record: Some(Box::new(crate::record::stated_record(task, performer, &receipt))),
         })
     }
 }

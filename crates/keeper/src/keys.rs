@@ -153,6 +153,11 @@ impl KeeperKeys {
         hex_key(&self.consensus)
     }
 
+    /// The BLS key as hex.
+    pub fn bls_hex(&self) -> String {
+        format!("0x{}", alloy::hex::encode(self.bls.to_bytes()))
+    }
+
     /// A stable libp2p identity seed derived from the consensus key (the peer id survives restarts).
     pub fn p2p_identity_seed(&self) -> [u8; 32] {
         let mut material = b"triggerx-p2p-identity".to_vec();
@@ -219,9 +224,11 @@ mod tests {
             p2p: Default::default(),
             health_url: None,
             checkin_interval: std::time::Duration::from_secs(1),
+            bls_key: Some(keys.bls_hex()),
+            faults: Default::default(),
         };
         let printed = format!("{config:?}");
-        for key in [keys.controller_hex(), keys.consensus_hex()] {
+        for key in [keys.controller_hex(), keys.consensus_hex(), keys.bls_hex()] {
             assert!(!printed.contains(key.trim_start_matches("0x")), "review M6d: {printed}");
         }
         assert!(printed.contains("<redacted>"));

@@ -2,12 +2,16 @@
 //! keeper, executes each once through the chain's `TaskExecutionHub` (refusing with
 //! `insufficient_balance`, and no transaction, when the owner cannot pay the predicted fee) and
 //! publishes a report. The fee is the hub's rule (gas used x gas price + the signed keeper fee, capped
-//! by the signed maximum), not the keeper's choice.
+//! by the signed maximum), not the keeper's choice. Every keeper is also an attester of the others'
+//! executions ([`attester`]) when it has a BLS key and its chains include the L1 registry and the
+//! `AttestationCenter`.
 
+pub mod attester;
 pub mod checkin;
 pub mod executor;
 pub mod keys;
 pub mod operator;
+pub mod record;
 pub mod script_check;
 pub mod settings;
 
@@ -16,11 +20,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy::primitives::Address;
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::Mutex;
+use triggerx_attestation::ExecutionRecord;
 use triggerx_chain::ChainError;
 use triggerx_chain::deploy::signer_from_key;
-use triggerx_p2p::{Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage};
+use triggerx_p2p::messages::ReportStatus;
+use triggerx_p2p::{ExecutionReport, Message, P2pConfig, P2pError, P2pNode, Received, TaskMessage};
+
+use crate::attester::{AttestationTarget, Attester};
 
 pub use executor::ChainAccess;
 pub use triggerx_chain::deploy::ChainDeployment;
@@ -62,6 +71,21 @@ pub struct KeeperConfig {
     pub health_url: Option<String>,
     /// Time between check-ins (must stay under the health service's offline threshold).
     pub checkin_interval: std::time::Duration,
+    /// BLS key (hex) it attests with; none: it does not attest.
+    pub bls_key: Option<String>,
+    /// Misbehaviour to inject (fault tests); the default is an honest keeper.
+    pub faults: KeeperFaults,
+}
+
+/// Ways a keeper can be made to lie, so tests can show the network is not fooled. All off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeeperFaults {
+    /// As performer: states another call hash than the calldata it sent.
+    pub misreport_calldata: bool,
+    /// As performer: sends nothing and states this transaction (someone else's) as its execution.
+    pub claim_transaction: Option<alloy::primitives::B256>,
+    /// As attester: signs the opposite verdict of what it finds.
+    pub invert_verdicts: bool,
 }
 
 impl std::fmt::Debug for KeeperConfig {
@@ -74,6 +98,8 @@ impl std::fmt::Debug for KeeperConfig {
             .field("p2p", &self.p2p)
             .field("health_url", &self.health_url)
             .field("checkin_interval", &self.checkin_interval)
+            .field("bls_key", &self.bls_key.as_ref().map(|_| "<redacted>"))
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -89,6 +115,10 @@ pub struct KeeperStats {
     pub forged: AtomicU64,
     /// Tasks received again after this keeper already handled them.
     pub duplicates: AtomicU64,
+    /// Attestations published approving an execution.
+    pub approved: AtomicU64,
+    /// Attestations published rejecting one.
+    pub rejected: AtomicU64,
 }
 
 /// A running keeper.
@@ -120,6 +150,8 @@ struct Inner {
     handled: Mutex<HashMap<(i64, u32), u64>>,
     stats: Arc<KeeperStats>,
     p2p: Arc<P2pNode>,
+    attester: Option<Arc<Attester>>,
+    faults: KeeperFaults,
 }
 
 /// Starts a keeper service: connects to the chains and the network and executes what it is assigned
@@ -151,6 +183,10 @@ impl KeeperNode {
         let (p2p, incoming) = P2pNode::start(p2p_config, consensus).await?;
         let p2p = Arc::new(p2p);
         let stats = Arc::new(KeeperStats::default());
+        let attester = match &config.bls_key {
+            Some(key) => attester_for(key, controller.address(), &chains, config.faults.invert_verdicts)?,
+            None => None,
+        };
         let inner = Arc::new(Inner {
             controller: controller.address(),
             dispatcher: config.dispatcher,
@@ -158,6 +194,8 @@ impl KeeperNode {
             handled: Mutex::new(HashMap::new()),
             stats: stats.clone(),
             p2p: p2p.clone(),
+            attester,
+            faults: config.faults.clone(),
         });
         let task = tokio::spawn(listen(inner, incoming));
         let checkins = config.health_url.clone().map(|url| {
@@ -173,10 +211,43 @@ impl KeeperNode {
     }
 }
 
+/// The attester of a keeper with BLS key `key`, when its chains include the L1 registry and an
+/// `AttestationCenter` (otherwise there is nothing to attest to).
+fn attester_for(
+    key: &str,
+    controller: Address,
+    chains: &HashMap<u64, ChainAccess>,
+    invert: bool,
+) -> Result<Option<Arc<Attester>>, KeeperError> {
+    let key = triggerx_attestation::BlsSecretKey::from_hex(key)?;
+    let center =
+        chains.values().find_map(|c| Some((c.deployment().chain_id, c.deployment().contracts.attestation_center?)));
+    let registry =
+        chains.values().find_map(|c| Some((c.provider().clone(), c.deployment().contracts.keeper_registry?)));
+    let (Some((center_chain_id, center)), Some((l1, registry))) = (center, registry) else { return Ok(None) };
+    let target = AttestationTarget {
+        center_chain_id,
+        center,
+        registry: triggerx_chain::bindings::KeeperRegistry::new(registry, l1),
+    };
+    let providers = chains.iter().map(|(id, c)| (*id, c.provider().clone())).collect();
+    Ok(Some(Arc::new(Attester::new(key, controller, target, providers, invert))))
+}
+
 async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Received>) {
     while let Some(received) = incoming.recv().await {
-        let Message::Task(task) = received.message else { continue };
+        let task = match received.message {
+            Message::Task(task) => task,
+            Message::ExecutionReport(report) => {
+                attest(&inner, report);
+                continue;
+            }
+            Message::Attestation(_) => continue,
+        };
         if task.performer() != inner.controller {
+            if let Some(attester) = &inner.attester {
+                attester.remember(*task).await;
+            }
             continue;
         }
         match task.dispatcher() {
@@ -202,7 +273,60 @@ async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Rec
     }
 }
 
+/// Attests another performer's final report of a mined execution (in the background).
+fn attest(inner: &Arc<Inner>, report: ExecutionReport) {
+    let (Some(attester), Some(record)) = (inner.attester.clone(), report.record.clone()) else { return };
+    let mined = matches!(report.status, ReportStatus::Executed | ReportStatus::Failed);
+    if report.performer == inner.controller || !mined {
+        return;
+    }
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        let attestation = match attester.attest(report.task_id, report.attempt, &record).await {
+            Ok(Some(attestation)) => attestation,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(task_id = report.task_id, error = %e, "could not attest");
+                return;
+            }
+        };
+        let counter = if attestation.approve { &inner.stats.approved } else { &inner.stats.rejected };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(task_id = report.task_id, approve = attestation.approve, reason = %attestation.reason, "attested");
+        let message = Message::Attestation(attestation);
+        if let Err(e) = inner.p2p.publish_when_ready(&message, std::time::Duration::from_secs(10)).await {
+            tracing::warn!(task_id = report.task_id, error = %e, "could not publish the attestation");
+        }
+    });
+}
+
+/// A lying performer's report in place of `task`'s execution: another transaction claimed as its own.
+async fn claimed_report(inner: &Inner, task: &TaskMessage, claimed: alloy::primitives::B256) -> ExecutionReport {
+    let receipt = match inner.chains.get(&task.chain_id) {
+        Some(chain) => chain.provider().get_transaction_receipt(claimed).await.ok().flatten(),
+        None => None,
+    };
+    let Some(receipt) = receipt else { return executor::refusal(task, inner.controller, "claimed_tx_unknown") };
+    ExecutionReport {
+        status: ReportStatus::Executed,
+        tx_hash: Some(claimed),
+        block_number: receipt.block_number,
+        record: Some(Box::new(ExecutionRecord {
+            success: true,
+            ..record::stated_record(task, inner.controller, &receipt)
+        })),
+        ..executor::refusal(task, inner.controller, "")
+    }
+}
+
 async fn handle(inner: &Inner, task: TaskMessage) {
+    if let Some(claimed) = inner.faults.claim_transaction {
+        let report = claimed_report(inner, &task, claimed).await;
+        tracing::warn!(task_id = task.task_id, tx = %claimed, "fault: claiming a transaction it did not send");
+        let _ =
+            inner.p2p.publish_when_ready(&Message::ExecutionReport(report), std::time::Duration::from_secs(10)).await;
+        return;
+    }
     let (interim_tx, mut interim) = tokio::sync::mpsc::unbounded_channel();
     let publisher = {
         let p2p = inner.p2p.clone();
@@ -229,6 +353,12 @@ async fn handle(inner: &Inner, task: TaskMessage) {
         (Ok(()), None) => executor::refusal(&task, inner.controller, "unknown_chain"),
     };
     let _ = publisher.await;
+    let mut report = report;
+    if inner.faults.misreport_calldata
+        && let Some(record) = report.record.as_mut()
+    {
+        record.callHash = alloy::primitives::keccak256([task.calldata.as_ref(), &[0u8]].concat());
+    }
     let counter = if report.tx_hash.is_some() { &inner.stats.executed } else { &inner.stats.refused };
     counter.fetch_add(1, Ordering::Relaxed);
     tracing::info!(task_id = task.task_id, status = ?report.status, reason = %report.reason, tx = ?report.tx_hash, "task handled");

@@ -190,6 +190,8 @@ impl KeeperFile {
             p2p,
             health_url: self.health_url.clone(),
             checkin_interval: Duration::from_secs(interval),
+            bls_key: Some(keys.bls_hex()),
+            faults: Default::default(),
         })
     }
 }

@@ -2,7 +2,8 @@
 //! before it is delivered to the application or forwarded to anyone: first the originating peer's
 //! rate (cheap), then the envelope's version and signature, its age, and whether its sender may say
 //! it: tasks only from a configured dispatcher (whose assignment signature must be the envelope's),
-//! reports only from the consensus key the dispatcher named for that very assignment. Invalid
+//! reports only from the consensus key the dispatcher named for that very assignment, attestations
+//! only about assignments the node knows (their BLS signatures are the aggregator's to check). Invalid
 //! messages penalise the peer that sent them (gossipsub peer scoring); messages that are merely late,
 //! unknown here or over the rate are dropped without a penalty.
 
@@ -196,6 +197,17 @@ impl Admission {
                     return Err(Refusal::WrongReporter);
                 }
             }
+            Message::Attestation(attestation) => {
+                // Whose verdict it is, the aggregator checks with the operator's BLS key.
+                if attestation.reason.len() > MAX_REASON_LEN {
+                    return Err(Refusal::Oversized);
+                }
+                let known =
+                    self.assignments.get(&(attestation.task_id, attestation.attempt)).filter(|a| a.until >= now);
+                if known.is_none() {
+                    return Err(Refusal::UnknownAssignment);
+                }
+            }
         }
         Ok(opened)
     }
@@ -289,6 +301,7 @@ mod tests {
             reporter: cast.reporter.address(),
             dispatched_at_micros: 0,
             script: None,
+            job: None,
         };
         task.sign(&cast.dispatcher).unwrap();
         task
@@ -305,6 +318,7 @@ mod tests {
             block_number: None,
             gas_used: None,
             broadcast_at_micros: None,
+            record: None,
         })
     }
 

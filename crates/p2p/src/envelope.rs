@@ -38,7 +38,7 @@ pub fn unix_now() -> u64 {
 }
 
 /// An envelope whose signature checked out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Opened {
     /// The consensus address that signed it.
     pub sender: Address,
@@ -136,6 +136,7 @@ mod tests {
             block_number: None,
             gas_used: None,
             broadcast_at_micros: None,
+            record: None,
         })
     }
 

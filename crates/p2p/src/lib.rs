@@ -10,7 +10,9 @@ pub mod network;
 pub use admission::{AdmissionRules, Refusal};
 pub use envelope::{Envelope, Opened, PROTOCOL_VERSION};
 pub use libp2p::Multiaddr;
-pub use messages::{ExecutionReport, MAX_REASON_LEN, Message, ScriptAttachment, TaskMessage, bounded_reason};
+pub use messages::{
+    Attestation, ExecutionReport, MAX_REASON_LEN, Message, ScriptAttachment, TaskMessage, bounded_reason,
+};
 pub use network::{MAX_MESSAGE_BYTES, P2pConfig, P2pLimits, P2pNode, P2pStats, Received};
 
 /// Errors of the P2P layer.

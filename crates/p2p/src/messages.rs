@@ -7,7 +7,9 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use serde::{Deserialize, Serialize};
+use triggerx_attestation::ExecutionRecord;
 use triggerx_core::assignment::Assignment;
+use triggerx_core::job_evidence::JobEvidence;
 
 use crate::P2pError;
 
@@ -15,6 +17,8 @@ use crate::P2pError;
 pub const TASKS_TOPIC: &str = "triggerx/tasks/1";
 /// Topic of execution reports.
 pub const REPORTS_TOPIC: &str = "triggerx/reports/1";
+/// Topic of attestations (attesters -> aggregators).
+pub const ATTESTATIONS_TOPIC: &str = "triggerx/attestations/1";
 /// Longest reason a report may carry (a target's revert data is cut to fit).
 pub const MAX_REASON_LEN: usize = 1024;
 
@@ -32,7 +36,7 @@ pub fn bounded_reason(reason: String) -> String {
 }
 
 /// A task assigned to one performer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskMessage {
     /// Store id of the task.
     pub task_id: i64,
@@ -58,6 +62,10 @@ pub struct TaskMessage {
     /// executes (the dispatcher's envelope signature covers it).
     #[serde(default)]
     pub script: Option<ScriptAttachment>,
+    /// The job as the dispatcher assigned it: what attesters check the trigger and the call against
+    /// (the dispatcher's envelope signature covers it).
+    #[serde(default)]
+    pub job: Option<JobEvidence>,
 }
 
 /// A scripted task's evidence: the script's text and its recorded run (JSON of the script crate's
@@ -145,16 +153,41 @@ pub struct ExecutionReport {
     /// When the hub transaction was broadcast, Unix microseconds.
     #[serde(default)]
     pub broadcast_at_micros: Option<u64>,
+    /// For a mined execution: the canonical record the performer states (attesters recompute it).
+    #[serde(default)]
+    pub record: Option<Box<ExecutionRecord>>,
+}
+
+/// An attester's verdict on one assignment's execution, BLS-signed over the task's attestation
+/// message (the aggregator checks the signature against the operator's registered key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The task.
+    pub task_id: i64,
+    /// Which assignment's execution.
+    pub attempt: u32,
+    /// The attester's operator id.
+    pub operator_id: u64,
+    /// Approve (the report is what the attester sees on-chain and everything checks) or reject.
+    pub approve: bool,
+    /// Why it rejects (empty when it approves).
+    pub reason: String,
+    /// The report's proof of task the verdict is about.
+    pub proof_of_task: B256,
+    /// The BLS signature, G1 `[x, y]`.
+    pub signature: [U256; 2],
 }
 
 /// Every message type, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
     /// A task assignment (dispatcher -> keepers).
     Task(Box<TaskMessage>),
     /// An execution report (performer -> dispatcher, attesters).
     ExecutionReport(ExecutionReport),
+    /// An attestation (attester -> aggregators).
+    Attestation(Attestation),
 }
 
 impl Message {
@@ -163,6 +196,7 @@ impl Message {
         match self {
             Message::Task(_) => TASKS_TOPIC,
             Message::ExecutionReport(_) => REPORTS_TOPIC,
+            Message::Attestation(_) => ATTESTATIONS_TOPIC,
         }
     }
 }

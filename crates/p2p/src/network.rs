@@ -29,7 +29,7 @@ use crate::admission::{Admission, AdmissionRules, Refusal};
 use crate::envelope::{Envelope, unix_now};
 use crate::messages::{Message, TaskMessage};
 
-pub use crate::messages::{REPORTS_TOPIC, TASKS_TOPIC};
+pub use crate::messages::{ATTESTATIONS_TOPIC, REPORTS_TOPIC, TASKS_TOPIC};
 /// Received messages waiting for the application; more are dropped (and counted).
 pub const INCOMING_CAPACITY: usize = 10_000;
 /// Metric counting dropped messages by reason.
@@ -203,7 +203,7 @@ fn peer_scoring() -> (PeerScoreParams, PeerScoreThresholds) {
             .collect(),
         ..PeerScoreParams::default()
     };
-    for name in [TASKS_TOPIC, REPORTS_TOPIC] {
+    for name in [TASKS_TOPIC, REPORTS_TOPIC, ATTESTATIONS_TOPIC] {
         params.topics.insert(IdentTopic::new(name).hash(), topic.clone());
     }
     (params, PeerScoreThresholds::default())
@@ -256,7 +256,7 @@ impl P2pNode {
         signer: PrivateKeySigner,
     ) -> Result<(P2pNode, mpsc::Receiver<Received>), P2pError> {
         let mut swarm = build_swarm(&config)?;
-        for topic in [TASKS_TOPIC, REPORTS_TOPIC] {
+        for topic in [TASKS_TOPIC, REPORTS_TOPIC, ATTESTATIONS_TOPIC] {
             swarm
                 .behaviour_mut()
                 .gossipsub
@@ -353,7 +353,7 @@ impl P2pNode {
 fn assignment_of(message: &Message) -> Option<Box<TaskMessage>> {
     match message {
         Message::Task(task) => Some(task.clone()),
-        Message::ExecutionReport(_) => None,
+        Message::ExecutionReport(_) | Message::Attestation(_) => None,
     }
 }
 

@@ -43,6 +43,7 @@ fn task(task_id: i64, performer: Address, reporter: Address) -> TaskMessage {
         reporter,
         dispatched_at_micros: 0,
         script: None,
+        job: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn report(task_id: i64, performer: Address, reason: &str) -> ExecutionReport {
         block_number: Some(5),
         gas_used: Some(50_000),
         broadcast_at_micros: None,
+        record: None,
     }
 }
 

@@ -6,13 +6,15 @@
 //! are not among the non-signers. A settlement whose transaction is not a direct `submitTask` call
 //! (a contract relayed it) is still recorded, without attesters.
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Log;
 use alloy::sol_types::{SolCall, SolEvent};
+use triggerx_attestation::split_settlement_id;
 use triggerx_chain::ChainError;
 use triggerx_chain::bindings::AttestationCenter;
 use triggerx_chain::watcher::{LogFilter, LogWatcher, WatchEvent, WatcherConfig};
+use triggerx_core::assignment::store_task_id;
 use triggerx_core::keeper::Keeper;
 use triggerx_store::{Store, TaskSettlement};
 
@@ -23,12 +25,15 @@ pub(crate) struct OutcomeFollower {
     watcher: LogWatcher<Store>,
     provider: DynProvider,
     store: Store,
+    /// The store's namespace of hub task ids (settlements of other stores' tasks are not ours).
+    namespace: u64,
 }
 
 /// What a settlement log says.
 struct Verdict {
     accepted: bool,
-    task_id: i64,
+    /// The center's id: the hub's task id and the attempt (`triggerx_attestation::settlement_id`).
+    settlement_id: U256,
     task_number: i64,
     performer: Address,
 }
@@ -38,7 +43,7 @@ fn verdict(log: &Log) -> Option<Verdict> {
     if let Ok(e) = AttestationCenter::TaskSubmitted::decode_log(&log.inner) {
         return Some(Verdict {
             accepted: true,
-            task_id: i64::try_from(e.taskId).ok()?,
+            settlement_id: e.taskId,
             task_number: number(e.taskNumber),
             performer: e.operator,
         });
@@ -46,7 +51,7 @@ fn verdict(log: &Log) -> Option<Verdict> {
     if let Ok(e) = AttestationCenter::TaskRejected::decode_log(&log.inner) {
         return Some(Verdict {
             accepted: false,
-            task_id: i64::try_from(e.taskId).ok()?,
+            settlement_id: e.taskId,
             task_number: number(e.taskNumber),
             performer: e.operator,
         });
@@ -71,7 +76,8 @@ impl OutcomeFollower {
         {
             watcher.add_filter(LogFilter { address: Some(center), topic0: Some(topic) }).await;
         }
-        Ok(OutcomeFollower { watcher, provider, store })
+        let namespace = store.task_namespace().await?;
+        Ok(OutcomeFollower { watcher, provider, store, namespace })
     }
 
     /// Records the settlements of the next range of blocks; returns how many were new and whether a
@@ -93,10 +99,13 @@ impl OutcomeFollower {
                     let Some(verdict) = verdict(log) else {
                         return Err(RegistrarError::Decode(format!("{:?}", log.topics().first())));
                     };
-                    if self.record(&verdict, log.transaction_hash, &mut keepers).await? {
+                    let (hub_task_id, attempt) = split_settlement_id(verdict.settlement_id);
+                    let Some(task_id) = store_task_id(self.namespace, hub_task_id) else { continue };
+                    if self.record(task_id, attempt, &verdict, log.transaction_hash, &mut keepers).await? {
                         recorded += 1;
                         tracing::info!(
-                            task_id = verdict.task_id,
+                            task_id,
+                            attempt,
                             task_number = verdict.task_number,
                             accepted = verdict.accepted,
                             performer = %verdict.performer,
@@ -112,6 +121,8 @@ impl OutcomeFollower {
 
     async fn record(
         &self,
+        task_id: i64,
+        attempt: u32,
         verdict: &Verdict,
         tx_hash: Option<B256>,
         keepers: &mut Option<Vec<Keeper>>,
@@ -143,7 +154,8 @@ impl OutcomeFollower {
         Ok(self
             .store
             .record_settlement(&TaskSettlement {
-                task_id: verdict.task_id,
+                task_id,
+                attempt: i64::from(attempt),
                 accepted: verdict.accepted,
                 task_number: verdict.task_number,
                 attester_ids,

@@ -189,8 +189,10 @@ async fn settlements_are_recorded_once_with_attesters_and_points() {
         };
         task_ids.push(store.create_task(&new).await.unwrap().0.task_id);
     }
+    // The center settles each attempt under the hub's task id (store namespace, task) and the attempt.
+    let namespace = store.task_namespace().await.unwrap();
     let settled = |task_id: i64| SettledTask {
-        task_id: U256::from(task_id),
+        task_id: triggerx_attestation::settlement_id(triggerx_core::assignment::onchain_task_id(namespace, task_id), 0),
         performer_id: U256::from(1),
         performer: devnet.deployment.accounts[1].address,
         proof_of_task: keccak256(format!("report {task_id}")),

@@ -3,7 +3,10 @@
 //! the keepers are credited in the same transaction: the performer `rewards_booster x PERFORMER_POINTS`
 //! for an accepted task (nothing for a rejected one), every signing attester
 //! `rewards_booster x ATTESTER_POINTS` and one more attested task. A settlement seen twice (a restart,
-//! a second registrar) changes nothing the second time.
+//! a second registrar) changes nothing the second time. Each attempt of a task is settled on its own: a
+//! settlement counts only for the task's current attempt, and an acceptance replaces the rejection of an
+//! earlier attempt (a performer that lied was rejected, the next one executed honestly), never the
+//! other way round. A rejection also says so in the task's error.
 
 use crate::{Store, StoreError};
 
@@ -19,6 +22,8 @@ pub struct TaskSettlement {
     pub task_id: i64,
     /// Accepted (`TaskSubmitted`) or rejected (`TaskRejected`).
     pub accepted: bool,
+    /// The attempt it settles.
+    pub attempt: i64,
     /// The center's task number.
     pub task_number: i64,
     /// Keeper ids of the attesters that signed the verdict.
@@ -39,7 +44,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let performer: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE tasks SET is_accepted = $1, task_number = $2, task_attester_ids = $3, ta_signature = $4, \
-             task_submission_tx_hash = $5, updated_at = $6 WHERE task_id = $7 AND task_number IS NULL \
+             task_submission_tx_hash = $5, updated_at = $6, \
+             task_error = CASE WHEN $1 = 1 THEN task_error ELSE $9 END \
+             WHERE task_id = $7 AND attempt = $8 AND (task_number IS NULL OR (is_accepted = 0 AND $1 = 1)) \
              RETURNING task_performer_id",
         )
         .bind(i64::from(settlement.accepted))
@@ -49,6 +56,11 @@ impl Store {
         .bind(&settlement.submission_tx_hash)
         .bind(triggerx_core::time::now_millis())
         .bind(settlement.task_id)
+        .bind(settlement.attempt)
+        .bind(format!(
+            "rejected_by_attesters: a quorum of attesters rejected the execution (task number {})",
+            settlement.task_number
+        ))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(performer) = performer else {

@@ -328,6 +328,7 @@ async fn settlements_are_recorded_once_and_credit_the_keepers(backend: Backend) 
     let settlement = |task_id: i64, accepted: bool, number: i64| TaskSettlement {
         task_id,
         accepted,
+        attempt: 0,
         task_number: number,
         attester_ids: vec![attester.keeper_id],
         ta_signature: "0xab".into(),
@@ -337,6 +338,10 @@ async fn settlements_are_recorded_once_and_credit_the_keepers(backend: Backend) 
     assert!(!s.record_settlement(&settlement(accepted.task_id, true, 1)).await.unwrap(), "the second time is a no-op");
     assert!(s.record_settlement(&settlement(rejected.task_id, false, 2)).await.unwrap());
     assert!(!s.record_settlement(&settlement(999, true, 3)).await.unwrap(), "an unknown task");
+    let other_attempt = TaskSettlement { attempt: 4, ..settlement(rejected.task_id, true, 4) };
+    assert!(!s.record_settlement(&other_attempt).await.unwrap(), "not the task's current attempt");
+    let rejected_row = s.task(rejected.task_id).await.unwrap().unwrap();
+    assert!(rejected_row.task_error.starts_with("rejected_by_attesters"), "{}", rejected_row.task_error);
     let task = s.task(accepted.task_id).await.unwrap().unwrap();
     assert_eq!(
         (task.is_accepted, task.task_number, task.task_attester_ids.clone()),

@@ -1,5 +1,6 @@
 //! Subcommand implementations.
 
+mod aggregator;
 mod api;
 mod apikey;
 mod devnet;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Health(args) => health::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Keeper(args) => keeper::run(&global.data_dir, args).await,
         Command::Dispatcher(args) => dispatcher::run(&global.data_dir, global.database_url.as_deref(), args).await,
+        Command::Aggregator(args) => aggregator::run(&global.data_dir, args).await,
         Command::Registrar(args) => registrar::run(&global.data_dir, global.database_url.as_deref(), args).await,
         Command::Chaos(args) => triggerx_bench::chaos::run(&global.data_dir, args).await,
         Command::Bench(command) => triggerx_bench::run(&global.data_dir, command).await,

@@ -1,7 +1,8 @@
 //! `triggerx up`: the whole keeper network in one process on this machine, composed from the
 //! services: two anvil chains with the contracts, the store (SQLite in the data directory), the REST
-//! API, the registrar, the health service, the trigger schedulers, the dispatcher and N keepers, each
-//! registered on L1, synced to the hubs and checking in. Writes what it started to `up.json` (mode
+//! API, the registrar, the health service, the trigger schedulers, the dispatcher, N keepers (each
+//! registered on L1, synced to the hubs and the AttestationCenter, checking in, attesting each other's
+//! executions) and the aggregator that settles their verdicts. Writes what it started to `up.json` (mode
 //! 0600: it holds the admin key) in the data directory; Ctrl-C stops everything.
 
 use std::path::Path;
@@ -30,6 +31,9 @@ use crate::commands::api::{ADMIN_KEY_FILE, AdminKey, ensure_admin_key};
 use crate::commands::devnet::{DEVNET_FILE, wait_for_stop};
 use crate::commands::secret_file::write_private;
 use crate::commands::{dispatcher_key, open_store, redact};
+
+/// The dev account that pays for the aggregator's settlements.
+const AGGREGATOR_ACCOUNT: usize = 8;
 
 fn step(bar: &ProgressBar, message: &str) {
     bar.set_message(message.to_string());
@@ -60,7 +64,11 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
     devnet.deployment.write(&data_dir.join(DEVNET_FILE))?;
     let deployment = devnet.deployment.clone();
     let accounts = deployment.accounts.clone();
-    anyhow::ensure!(accounts.len() > usize::from(args.keepers), "not enough dev accounts for {} keepers", args.keepers);
+    anyhow::ensure!(
+        accounts.len() > AGGREGATOR_ACCOUNT + 1 && usize::from(args.keepers) < AGGREGATOR_ACCOUNT,
+        "not enough dev accounts for {} keepers and the aggregator",
+        args.keepers
+    );
 
     step(&bar, "opening the store");
     let store = open_store(data_dir, database_url).await?;
@@ -153,6 +161,19 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         Some(service)
     };
     let keepers = start_local_keepers(&keys, &deployment, dispatcher_key.address(), &bootstrap, &health_url).await?;
+    // The aggregator pays for settlements from a dev account of its own (keepers use 1..=7, the demo
+    // user the last one): no other service sends with its key.
+    let aggregator = triggerx_aggregator::spawn(triggerx_aggregator::AggregatorConfig {
+        submitter_key: accounts[AGGREGATOR_ACCOUNT].private_key.clone(),
+        dispatcher: dispatcher_key.address(),
+        center_chain: deployment.chain(ChainRole::L2)?.clone(),
+        l1: deployment.chain(ChainRole::L1)?.clone(),
+        from_block: 0,
+        p2p: P2pConfig { bootstrap: bootstrap.clone(), ..Default::default() },
+        refresh: Duration::from_secs(10),
+    })
+    .await
+    .context("starting the aggregator")?;
     let chains: Vec<ChainDeployment> = deployment.chains.clone();
     let waiting = Instant::now();
     while store.performers().await?.len() < keepers.len() {
@@ -219,6 +240,7 @@ pub async fn run(data_dir: &Path, database_url: Option<&str>, args: UpArgs) -> a
         dispatcher.stop().await;
     }
     drop(keepers);
+    aggregator.stop().await;
     drop(p2p_node);
     health.stop();
     api.stop().await?;

@@ -107,3 +107,31 @@ pub fn job_tasks(api: &str, admin: &str, job_id: U256, runtime: &tokio::runtime:
         tasks["tasks"].as_array().unwrap().clone()
     })
 }
+
+/// The store's form of an interval job (every 60 s for an hour) of `owner` calling the Counter's
+/// `incrementBy(5)` on `l2` with `abi`, validated as the API validates it.
+pub fn counter_job(
+    job_id: triggerx_core::ids::JobId,
+    owner: alloy::primitives::Address,
+    l2: &triggerx_chain::deploy::ChainDeployment,
+    abi: &str,
+) -> Vec<triggerx_core::job::NewJob> {
+    let data = triggerx_api::wire::CreateJobData {
+        job_id: Some(job_id),
+        user_address: Some(format!("{owner:#x}")),
+        job_title: "poke".into(),
+        task_definition_id: Some(1),
+        time_frame: Some(3600),
+        recurring: true,
+        schedule_type: Some("interval".into()),
+        time_interval: Some(60),
+        target_chain_id: Some(l2.chain_id.to_string()),
+        target_contract_address: Some(format!("{:#x}", l2.address("Counter").unwrap())),
+        target_function: Some("incrementBy".into()),
+        abi: Some(abi.into()),
+        arg_type: Some(1),
+        arguments: Some(vec!["5".into()]),
+        ..Default::default()
+    };
+    triggerx_api::wire::validate_job_chain(&[data], chrono::Utc::now()).unwrap()
+}
