@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, U256, keccak256};
+use alloy::primitives::{Address, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::SolValue;
-use triggerx_attestation::{BlsSecretKey, Operator, SettledTask, assemble, attestation_message, sign_registration};
+use triggerx_attestation::{
+    BlsSecretKey, ExecutionRecord, Operator, SettledTask, assemble, attestation_message, settlement_id,
+    sign_registration,
+};
 use triggerx_chain::attestation::submit_task_calldata;
 use triggerx_chain::bindings::AttestationCenter;
 use triggerx_chain::deploy::{signer_from_key, wallet_provider};
@@ -69,14 +71,21 @@ pub async fn run() -> anyhow::Result<()> {
         let third = (n - 1) / 3;
         let cases = [("first settlement, all sign", 0), ("all sign", 0), ("a third do not sign", third)];
         for (task_id, (label, absent)) in (1u64..).zip(cases) {
+            // A task as the aggregator settles it: the first attempt of a hub task id, the proof and
+            // data of a canonical execution record.
+            let record = ExecutionRecord {
+                chainId: U256::from(chain_id),
+                taskId: U256::from(task_id),
+                attempt: 1,
+                txHash: keccak256(format!("tx {task_id}")),
+                ..Default::default()
+            };
             let task = SettledTask {
-                task_id: U256::from(task_id),
+                task_id: settlement_id(record.taskId, record.attempt),
                 performer_id: U256::from(1),
                 performer: Address::from_word(U256::from(0x1000).into()),
-                proof_of_task: keccak256(format!("report {task_id}")),
-                data: Bytes::from(
-                    (U256::from(task_id), U256::from(7), keccak256("tx"), U256::from(31338)).abi_encode(),
-                ),
+                proof_of_task: record.proof_of_task(),
+                data: record.settlement_data(),
                 task_definition_id: 1,
             };
             let message = attestation_message(chain_id, center, &task, true);

@@ -4,6 +4,7 @@
 pub mod abuse;
 pub mod api;
 pub mod attestation_gas;
+pub mod attestation_latency;
 pub mod chain;
 pub mod chaos;
 pub mod conditions;
@@ -20,6 +21,7 @@ use clap::Subcommand;
 
 use crate::abuse::BenchAbuseArgs;
 use crate::api::BenchApiArgs;
+use crate::attestation_latency::BenchAttestationLatencyArgs;
 use crate::chain::BenchChainArgs;
 use crate::conditions::{BenchConditionsArgs, PriceServerArgs};
 use crate::events::BenchEventsArgs;
@@ -45,6 +47,8 @@ pub enum BenchCommand {
     /// Measure the gas of `AttestationCenter.submitTask` on a local anvil: 4, 16 and 64 operators,
     /// all attesters signing and a third not signing.
     AttestationGas,
+    /// Blocks from each execution's receipt to its settlement on a running `triggerx up`: p50, p99, max.
+    AttestationLatency(BenchAttestationLatencyArgs),
     /// Measure the script sandbox: cold start, warm run, scripts/s on every core, heap per script.
     Script(BenchScriptArgs),
     /// Measure the time scheduler: lateness of occurrences with many active jobs, and memory.
@@ -66,6 +70,7 @@ pub async fn run(data_dir: &Path, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Keeper(args) => keeper::run(args).await,
         BenchCommand::HubGas => hub_gas::run().await,
         BenchCommand::AttestationGas => attestation_gas::run().await,
+        BenchCommand::AttestationLatency(args) => attestation_latency::run(data_dir, args).await,
         BenchCommand::Events(args) => events::run(args).await,
         BenchCommand::Time(args) => time::run(args).await,
         BenchCommand::Script(args) => script::run_bench(args).await,

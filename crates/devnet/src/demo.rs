@@ -207,6 +207,23 @@ pub async fn run(
                 if before.is_none() {
                     println!("{time}  {title:<20} occurrence {} -> task {}", task.occurrence_key, task.task_id);
                 }
+                if before.map(|b| b.0) != Some(task.task_status) {
+                    match task.task_status {
+                        TaskStatus::Executed => println!(
+                            "{time}  {title:<20} task {:<4} executed  tx {} (keeper {})",
+                            task.task_id,
+                            task.execution_tx_hash,
+                            task.task_performer_id.map(|k| k.to_string()).unwrap_or_default()
+                        ),
+                        TaskStatus::Failed => {
+                            println!("{time}  {title:<20} task {:<4} failed    {}", task.task_id, task.task_error)
+                        }
+                        TaskStatus::Skipped => {
+                            println!("{time}  {title:<20} task {:<4} skipped   {}", task.task_id, task.task_error)
+                        }
+                        _ => {}
+                    }
+                }
                 if before.map(|b| b.1) != Some(task.is_accepted)
                     && let Some(accepted) = task.is_accepted
                 {
@@ -217,24 +234,6 @@ pub async fn run(
                         task.task_number.unwrap_or_default(),
                         task.task_attester_ids
                     );
-                }
-                if before.map(|b| b.0) == Some(task.task_status) {
-                    continue;
-                }
-                match task.task_status {
-                    TaskStatus::Executed => println!(
-                        "{time}  {title:<20} task {:<4} executed  tx {} (keeper {})",
-                        task.task_id,
-                        task.execution_tx_hash,
-                        task.task_performer_id.map(|k| k.to_string()).unwrap_or_default()
-                    ),
-                    TaskStatus::Failed => {
-                        println!("{time}  {title:<20} task {:<4} failed    {}", task.task_id, task.task_error)
-                    }
-                    TaskStatus::Skipped => {
-                        println!("{time}  {title:<20} task {:<4} skipped   {}", task.task_id, task.task_error)
-                    }
-                    _ => {}
                 }
             }
         }
