@@ -181,8 +181,14 @@ contract AttestationCenter is Owned {
     }
 
     /// @notice Whether `taskId` was settled (accepted or rejected).
-    function isSettled(uint256 taskId) external view returns (bool) {
-        return TaskIdMarks.isMarked(_settledWords, taskId);
+    function isSettled(uint256 taskId) external view returns (bool settled) {
+        (settled,) = TaskIdMarks.verdictOf(_settledWords, taskId);
+    }
+
+    /// @notice The verdict on `taskId`: whether it is settled, and whether it was accepted (the hub on
+    /// this chain releases an execution's fee by it).
+    function verdictOf(uint256 taskId) external view returns (bool settled, bool accepted) {
+        return TaskIdMarks.verdictOf(_settledWords, taskId);
     }
 
     /// @notice The message each attester signs for `task` and its verdict:
@@ -240,7 +246,7 @@ contract AttestationCenter is Owned {
         bytes32 message = attestationMessage(task, quorum.approve);
         uint256[2] memory point = BN254.hashToG1(message, quorum.hashHints);
         if (!BN254.verifyAt(message, point, signersKey, quorum.signersKeyG2, quorum.signature)) revert BadSignature();
-        if (!TaskIdMarks.mark(_settledWords, task.taskId)) revert AlreadySettled(task.taskId);
+        if (!TaskIdMarks.markVerdict(_settledWords, task.taskId, quorum.approve)) revert AlreadySettled(task.taskId);
         number = uint32(packedTotals >> 128) + 1;
         uint256 counted = number;
         assembly ("memory-safe") {

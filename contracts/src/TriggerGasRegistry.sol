@@ -5,8 +5,9 @@ import {Owned, ReentrancyGuard} from "./Owned.sol";
 
 /// @title TriggerGasRegistry
 /// @notice Job owners' prepaid ETH for executions, with the original TriggerX interface. The operator
-/// (the chain's TaskExecutionHub) settles each execution: the owner's balance pays the keeper that
-/// executed, in the same transaction. `deductETHBalance` (the original's) still accrues to the protocol.
+/// (the chain's TaskExecutionHub) holds each execution's fee out of the owner's balance and, once a
+/// quorum of attesters has settled the execution, pays it to the keeper (accepted) or gives it back to
+/// the owner (rejected). `deductETHBalance` (the original's) still accrues to the protocol.
 contract TriggerGasRegistry is Owned, ReentrancyGuard {
     mapping(address => uint256) public balances;
     address public operatorRole;
@@ -17,6 +18,8 @@ contract TriggerGasRegistry is Owned, ReentrancyGuard {
     event ETHBalanceDeducted(address indexed user, uint256 amount);
     event OperatorChanged(address indexed previousOperator, address indexed newOperator);
     event KeeperPaid(address indexed keeper, address indexed user, uint256 amount);
+    event FeeHeld(address indexed user, uint256 amount);
+    event FeeRefunded(address indexed user, uint256 amount);
 
     error NotOperator(address caller);
     error AmountMismatch(uint256 declared, uint256 sent);
@@ -69,6 +72,31 @@ contract TriggerGasRegistry is Owned, ReentrancyGuard {
 
     /// @notice Charges `user` for one execution and pays `keeper` (operator only). Reverts when the
     /// balance is short or the keeper cannot receive ETH. The keeper gets the 2,300 gas stipend only.
+    /// @notice Holds `amount` of `user`'s balance for an execution until its verdict.
+    function holdFee(address user, uint256 amount) external onlyOperator {
+        uint256 balance = balances[user];
+        if (balance < amount) revert InsufficientBalance(user, balance, amount);
+        // No running total of held fees: a counter going back to zero between executions would make the
+        // next one pay a fresh storage slot (the hub's `isFeeHeld` tells what is held).
+        balances[user] = balance - amount;
+        emit FeeHeld(user, amount);
+    }
+
+    /// @notice Releases a held fee: to `keeper` when its execution was accepted, back to `user` when not.
+    function releaseFee(address user, address keeper, uint256 amount, bool accepted) external onlyOperator {
+        if (!accepted) {
+            balances[user] += amount;
+            emit FeeRefunded(user, amount);
+            return;
+        }
+        emit ETHBalanceDeducted(user, amount);
+        emit KeeperPaid(keeper, user, amount);
+        if (amount > 0) {
+            (bool sent,) = payable(keeper).call{value: amount, gas: 0}("");
+            if (!sent) revert TransferFailed();
+        }
+    }
+
     function settleExecution(address user, uint256 amount, address keeper) external onlyOperator {
         uint256 balance = balances[user];
         if (balance < amount) revert InsufficientBalance(user, balance, amount);

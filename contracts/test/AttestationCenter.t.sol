@@ -199,6 +199,12 @@ contract AttestationCenterTest is Test {
         emit TaskRejected(_operator(0), 2, bad.proofOfTask, bad.data, 1, 4);
         center.submitTask(bad, q);
         assertTrue(center.isSettled(3) && center.isSettled(4), "both settled");
+        (bool settled, bool accepted) = center.verdictOf(3);
+        assertTrue(settled && accepted, "3 accepted");
+        (settled, accepted) = center.verdictOf(4);
+        assertTrue(settled && !accepted, "4 rejected");
+        (settled, accepted) = center.verdictOf(5);
+        assertTrue(!settled && !accepted, "5 not settled");
     }
 
     function test_a_minority_reaches_no_verdict() public {

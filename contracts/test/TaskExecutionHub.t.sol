@@ -93,6 +93,18 @@ contract TaskExecutionHubTest is Fixture {
         });
     }
 
+    /// Relays a verdict on `a`'s attempt (as the registrar does on a chain without a center) and
+    /// releases its fee.
+    function settle(TaskExecutionHub.Assignment memory a, address owner, uint256 amount, bool accepted) internal {
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = (uint256(a.attempt) << 128) | a.taskId;
+        bool[] memory verdicts = new bool[](1);
+        verdicts[0] = accepted;
+        vm.prank(admin);
+        hub.relayVerdicts(ids, verdicts);
+        hub.releaseFee(a.taskId, a.performer, owner, a.attempt, amount);
+    }
+
     function sign(TaskExecutionHub.Assignment memory a, uint256 key) internal returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, hub.assignmentDigest(a));
         return abi.encodePacked(r, s, v);
@@ -130,7 +142,12 @@ contract TaskExecutionHubTest is Fixture {
         assertEq(counter.number(), 5, "target state changed");
         assertEq(counter.lastCaller(), address(hub), "the hub is msg.sender");
         uint256 charged = 1 ether - gas.balances(user);
-        assertEq(keeper.balance, charged, "everything charged is paid to the keeper");
+        assertEq(keeper.balance, 0, "nothing is paid before the verdict");
+        assertTrue(hub.isFeeHeld(a.taskId), "the fee is held");
+        assertEq(address(gas).balance, 1 ether, "and stays in the registry");
+        settle(a, user, charged, true);
+        assertEq(keeper.balance, charged, "everything charged is paid to the keeper once accepted");
+        assertTrue(!hub.isFeeHeld(a.taskId), "nothing stays held");
         assertEq(gas.totalDeductedBalance(), 0, "nothing is left to the registry");
         assertTrue(charged > KEEPER_FEE, "gas is reimbursed on top of the fee");
         uint256 gasCharged = (charged - KEEPER_FEE) / 2 gwei;
@@ -263,7 +280,86 @@ contract TaskExecutionHubTest is Fixture {
         TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
         execute(a, data);
         assertEq(gas.balances(user), 1 ether - MAX_FEE, "charged exactly the signed maximum");
+        settle(a, user, MAX_FEE, true);
         assertEq(keeper.balance, MAX_FEE, "the keeper gets the maximum, not more");
+    }
+
+    function test_a_rejected_execution_earns_nothing_and_its_fee_goes_back_to_the_owner() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        execute(a, data);
+        uint256 charged = 1 ether - gas.balances(user);
+        assertTrue(charged >= KEEPER_FEE, "charged at least the fee");
+        settle(a, user, charged, false);
+        assertEq(keeper.balance, 0, "a rejected execution earns nothing");
+        assertEq(gas.balances(user), 1 ether, "the owner has its fee back");
+        assertEq(address(gas).balance, 1 ether, "the refund stays the owner's in the registry");
+        assertTrue(!hub.isFeeHeld(a.taskId), "released");
+    }
+
+    function test_a_fee_is_released_once_by_the_verdict_on_its_own_attempt_with_its_own_facts() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        a.attempt = 2;
+        execute(a, data);
+        uint256 charged = 1 ether - gas.balances(user);
+        bytes memory unsettled = abi.encodeWithSelector(TaskExecutionHub.NotSettled.selector, a.taskId, uint32(2));
+        vm.expectRevert(unsettled);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+        // A rejection of another attempt (a false claim before this execution) does not release it.
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = (uint256(1) << 128) | a.taskId;
+        bool[] memory verdicts = new bool[](1);
+        vm.prank(admin);
+        hub.relayVerdicts(ids, verdicts);
+        vm.expectRevert(unsettled);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+        bytes memory unknown = abi.encodeWithSelector(TaskExecutionHub.UnknownEscrow.selector, a.taskId);
+        vm.expectRevert(unknown);
+        hub.releaseFee(a.taskId, keeper, user, 1, charged);
+        vm.expectRevert(unknown);
+        hub.releaseFee(a.taskId, stranger, user, 2, charged);
+        vm.expectRevert(unknown);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged + 1);
+        settle(a, user, charged, true);
+        assertEq(keeper.balance, charged, "paid once");
+        vm.expectRevert(unknown);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+    }
+
+    function test_only_the_admin_relays_verdicts_and_never_where_a_center_decides() public {
+        uint256[] memory ids = new uint256[](1);
+        bool[] memory verdicts = new bool[](1);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotAdmin.selector, stranger));
+        hub.relayVerdicts(ids, verdicts);
+        vm.prank(admin);
+        hub.setVerdictSource(address(0xCE17E5));
+        vm.prank(admin);
+        vm.expectRevert(TaskExecutionHub.VerdictSourceFixed.selector);
+        hub.relayVerdicts(ids, verdicts);
+        vm.prank(admin);
+        vm.expectRevert(TaskExecutionHub.VerdictSourceFixed.selector);
+        hub.setVerdictSource(address(0xBAD));
+    }
+
+    function test_a_maximum_fee_beyond_128_bits_is_refused() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        a.maxFee = uint256(type(uint128).max) + 1;
+        refused(
+            a,
+            data,
+            sign(a, dispatcherKey),
+            keeper,
+            abi.encodeWithSelector(TaskExecutionHub.FeeTooLarge.selector, a.maxFee)
+        );
     }
 
     function test_hub_trusting_target_refuses_another_users_job() public {

@@ -15,7 +15,7 @@ use alloy::primitives::{B256, U256};
 use alloy::providers::ProviderBuilder;
 use triggerx_aggregator::{AggregatorConfig, AggregatorNode};
 use triggerx_attestation::settlement_id;
-use triggerx_chain::bindings::AttestationCenter;
+use triggerx_chain::bindings::{AttestationCenter, TaskExecutionHub, TriggerGasRegistry};
 use triggerx_chain::deploy::{ChainDeployment, ChainRole};
 use triggerx_core::assignment::onchain_task_id;
 use triggerx_core::ids::JobId;
@@ -280,6 +280,31 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
     assert!(aggregator.stats.rejected.load(Ordering::Relaxed) > rejected, "as a rejection");
     let attempts = store.task_attempts(claimed.task_id).await.unwrap();
     assert_ne!(attempts.last().unwrap().performer_id, attempts[0].performer_id, "another keeper executed it");
+
+    // 3. Fees: every held fee was released by its verdict: the accepted executions' to their keepers,
+    // the rejected ones' back to the owner.
+    let gas = TriggerGasRegistry::new(
+        l2.contracts.gas_registry,
+        ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()),
+    );
+    let hub = TaskExecutionHub::new(l2.contracts.hub, ProviderBuilder::new().connect_http(l2.rpc_url.parse().unwrap()));
+    let (tasks, _) = store.tasks_of_job(job, triggerx_core::paging::Page { limit: 100, offset: 0 }).await.unwrap();
+    let started = Instant::now();
+    for task in tasks.iter().filter(|t| !t.execution_tx_hash.is_empty()) {
+        while hub.isFeeHeld(onchain_task_id(namespace, task.task_id)).call().await.unwrap() {
+            assert!(started.elapsed() < Duration::from_secs(30), "task {}'s fee still held", task.task_id);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let cost = |t: &Task| t.task_cost_wei.parse::<U256>().unwrap();
+    let paid: U256 = tasks.iter().filter(|t| t.is_accepted == Some(true)).map(cost).sum();
+    let refunded: U256 = tasks.iter().filter(|t| t.is_accepted == Some(false)).map(cost).sum();
+    assert!(refunded > U256::ZERO, "the rejected executions were charged before their verdict");
+    assert_eq!(
+        gas.getBalance(owner.address).call().await.unwrap(),
+        U256::from(10u128.pow(18)) - paid,
+        "the owner paid for accepted executions only"
+    );
 
     drop(aggregator);
     drop(keepers);

@@ -68,7 +68,7 @@ pub async fn run() -> anyhow::Result<()> {
             target: legacy_counter,
             data: data.clone(),
         };
-        let old_gas = gas_of(&sender, *legacy.address(), old.abi_encode()).await?;
+        let (old_gas, _) = gas_of(&sender, *legacy.address(), old.abi_encode()).await?;
         let assignment = Assignment {
             taskId: U256::from(*task_id),
             jobId: job_id,
@@ -83,28 +83,36 @@ pub async fn run() -> anyhow::Result<()> {
         };
         let signature = signer.sign_hash_sync(&assignment.digest(chain.chain_id, hub))?;
         let call = assignment_call(&assignment, &data, &Bytes::from(signature.as_bytes().to_vec()));
-        let new_gas = gas_of(&sender, hub, call.abi_encode()).await?;
+        let (new_gas, charged) = gas_of(&sender, hub, call.abi_encode()).await?;
         let label = match i {
             0 => "first execution (cold storage)".to_string(),
             3 => format!("task id {task_id} (a new bitmap word)"),
             _ => format!("execution {} (steady state)", i + 1),
         };
-        rows.push((label, old_gas, new_gas));
+        rows.push((label, old_gas, new_gas, charged));
     }
     anvil.stop().await;
     println!(
-        "| `executeFunction` of `Counter.incrementBy(5)` | hub before | hub with signed assignments | difference |"
+        "| `executeFunction` of `Counter.incrementBy(5)` | hub before | hub with signed assignments | difference | gas the hub charges for |"
     );
-    println!("|---|---|---|---|");
-    for (label, old, new) in rows {
-        println!("| {label} | {old} | {new} | {:+} |", new as i64 - old as i64);
+    println!("|---|---|---|---|---|");
+    for (label, old, new, charged) in rows {
+        let charged = charged.map(|c| c.to_string()).unwrap_or_default();
+        println!("| {label} | {old} | {new} | {:+} | {charged} |", new as i64 - old as i64);
     }
     Ok(())
 }
 
-async fn gas_of(sender: &TxSender, to: Address, input: Vec<u8>) -> anyhow::Result<u64> {
+/// The receipt's gas, and the gas the hub's `FunctionExecuted` says it charged for (new hub only).
+async fn gas_of(sender: &TxSender, to: Address, input: Vec<u8>) -> anyhow::Result<(u64, Option<U256>)> {
     let request = TransactionRequest::default().with_to(to).with_input(input).with_gas_limit(1_000_000);
     let receipt = sender.send_and_confirm(request).await?;
     anyhow::ensure!(receipt.status(), "the execution through {to} reverted");
-    Ok(receipt.gas_used)
+    let charged = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<triggerx_chain::bindings::TaskExecutionHub::FunctionExecuted>().ok())
+        .map(|l| l.inner.data.gasUsed);
+    Ok((receipt.gas_used, charged))
 }

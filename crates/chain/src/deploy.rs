@@ -162,18 +162,33 @@ pub async fn deploy_chain(rpc_url: &str, deployer_key: &str, role: ChainRole) ->
     Ok(ChainDeployment { role, chain_id, rpc_url: rpc_url.to_string(), fallback_rpc_urls: Vec::new(), contracts })
 }
 
-/// Deploys the `AttestationCenter` on the chain at `rpc_url`, owned by the deployer (the registrar's
-/// key), admitting the keepers registered at `registry` on `registry_chain_id`.
+/// Deploys the `AttestationCenter` (owned by the deployer, who runs the registrar) on the chain at
+/// `rpc_url`, settling against the L1 `registry` on `registry_chain_id`, and makes it the verdict source
+/// of that chain's `hub` (whose held fees it then releases).
 pub async fn deploy_attestation_center(
     rpc_url: &str,
     deployer_key: &str,
     registry_chain_id: u64,
     registry: Address,
+    hub: Address,
 ) -> Result<Address, ChainError> {
     let provider = wallet_provider(rpc_url, deployer_key)?;
     let deployer = signer_from_key(deployer_key)?.address();
     let center =
         AttestationCenter::deploy(&provider, deployer, alloy::primitives::U256::from(registry_chain_id), registry)
             .await?;
+    TaskExecutionHub::new(hub, &provider).setVerdictSource(*center.address()).send().await?.get_receipt().await?;
     Ok(*center.address())
+}
+
+/// Adds the `AttestationCenter` to the first L2 of `chains` (settling against the L1's registry).
+pub async fn add_attestation_center(chains: &mut [ChainDeployment], deployer_key: &str) -> Result<(), ChainError> {
+    let l1 =
+        chains.iter().find(|c| c.role == ChainRole::L1).ok_or_else(|| ChainError::Invalid("no L1 chain".into()))?;
+    let (registry_chain_id, registry) = (l1.chain_id, l1.keeper_registry()?);
+    let Some(l2) = chains.iter_mut().find(|c| c.role == ChainRole::L2) else { return Ok(()) };
+    let center =
+        deploy_attestation_center(&l2.rpc_url, deployer_key, registry_chain_id, registry, l2.contracts.hub).await?;
+    l2.contracts.attestation_center = Some(center);
+    Ok(())
 }

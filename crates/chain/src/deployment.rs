@@ -61,5 +61,6 @@ pub async fn deploy_existing(chains: &[(ChainRole, String)], deployer_key: &str)
     for (role, url) in chains {
         deployed.push(deploy_chain(url, deployer_key, *role).await?);
     }
+    crate::deploy::add_attestation_center(&mut deployed, deployer_key).await?;
     Ok(Deployment { chains: deployed, accounts: Vec::new() })
 }

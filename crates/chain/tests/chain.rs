@@ -198,9 +198,29 @@ async fn keeper_executes_its_assignment_once_paid_for_the_gas_it_used_and_strang
     let keeper_after = chain.plain.get_balance(chain.anvil.accounts[keeper].address).await.unwrap();
     assert_eq!(
         keeper_after + U256::from(real) * price,
-        keeper_before + charged,
-        "the keeper got the charge and paid the transaction"
+        keeper_before,
+        "the keeper paid the transaction, earned nothing yet"
     );
+    assert!(hub.isFeeHeld(U256::from(1)).call().await.unwrap(), "the fee is held for its verdict");
+    // No center on this chain: the admin relays the verdict (attempt 1 of task 1, accepted), then
+    // anyone releases the fee with the execution's facts.
+    let owner = chain.anvil.accounts[user].address;
+    let settlement = (U256::from(1) << 128) | U256::from(1);
+    let relay = TaskExecutionHub::relayVerdictsCall { settlementIds: vec![settlement], accepted: vec![true] };
+    let to_hub =
+        |input: Vec<u8>| TransactionRequest::default().with_to(chain.address("TaskExecutionHub")).with_input(input);
+    let admin = chain.sender(0, SenderConfig::default()).await;
+    assert!(admin.send_and_confirm(to_hub(relay.abi_encode())).await.unwrap().status());
+    let release = TaskExecutionHub::releaseFeeCall {
+        taskId: U256::from(1),
+        keeper: executed.keeper,
+        owner,
+        attempt: decoded.assignment.attempt,
+        amount: charged,
+    };
+    assert!(admin.send_and_confirm(to_hub(release.abi_encode())).await.unwrap().status());
+    let keeper_paid = chain.plain.get_balance(chain.anvil.accounts[keeper].address).await.unwrap();
+    assert_eq!(keeper_paid, keeper_after + charged, "the accepted execution's fee went to the keeper");
 
     let replay = chain.sender(keeper, SenderConfig::default()).await.send_and_confirm(request).await.unwrap_err();
     let ChainError::Reverted { reason } = replay else { panic!("{replay}") };

@@ -1,7 +1,7 @@
 //! A local devnet: two anvil chains (L1 and L2) with TriggerX deployed, described by a deployment file.
 
 use triggerx_chain::ChainError;
-use triggerx_chain::deploy::{ChainRole, deploy_attestation_center, deploy_chain};
+use triggerx_chain::deploy::{ChainRole, add_attestation_center, deploy_chain};
 use triggerx_chain::deployment::Deployment;
 
 use crate::anvil::{AnvilInstance, AnvilOptions, spawn_anvil};
@@ -60,11 +60,9 @@ impl Devnet {
             deploy_chain(&l1.rpc_url, &deployer, ChainRole::L1),
             deploy_chain(&l2.rpc_url, &deployer, ChainRole::L2)
         )?;
-        let mut l2_deployment = l2_deployment;
-        let registry = l1_deployment.keeper_registry()?;
-        l2_deployment.contracts.attestation_center =
-            Some(deploy_attestation_center(&l2.rpc_url, &deployer, l1_deployment.chain_id, registry).await?);
-        let deployment = Deployment { chains: vec![l1_deployment, l2_deployment], accounts: l1.accounts.clone() };
+        let mut chains = vec![l1_deployment, l2_deployment];
+        add_attestation_center(&mut chains, &deployer).await?;
+        let deployment = Deployment { chains, accounts: l1.accounts.clone() };
         Ok(Devnet { deployment, l1, l2 })
     }
 

@@ -6,13 +6,14 @@
 //! misses a keeper; a reorg of registration blocks re-reads every known keeper from the registry.
 
 mod centers;
+mod fees;
 mod outcomes;
 
 use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolEvent};
 use triggerx_chain::ChainError;
@@ -139,6 +140,7 @@ pub struct StepReport {
 /// admin key on its chain.
 pub(crate) struct Administered {
     pub(crate) address: Address,
+    pub(crate) chain_id: u64,
     pub(crate) provider: DynProvider,
     pub(crate) sender: std::sync::Arc<TxSender>,
 }
@@ -157,17 +159,23 @@ impl Administered {
 async fn administered(
     targets: &[&HubTarget],
     admin_key: &str,
-    chains: &mut std::collections::HashMap<String, (DynProvider, std::sync::Arc<TxSender>)>,
+    chains: &mut std::collections::HashMap<String, (DynProvider, std::sync::Arc<TxSender>, u64)>,
 ) -> Result<Vec<Administered>, ChainError> {
     let mut contracts = Vec::new();
     for target in targets {
         if !chains.contains_key(&target.rpc_url) {
             let provider = connect(&target.rpc_url)?;
+            let chain_id = provider.get_chain_id().await?;
             let sender = TxSender::new(provider.clone(), signer_from_key(admin_key)?, SenderConfig::default()).await?;
-            chains.insert(target.rpc_url.clone(), (provider, std::sync::Arc::new(sender)));
+            chains.insert(target.rpc_url.clone(), (provider, std::sync::Arc::new(sender), chain_id));
         }
-        let (provider, sender) = &chains[&target.rpc_url];
-        contracts.push(Administered { address: target.hub, provider: provider.clone(), sender: sender.clone() });
+        let (provider, sender, chain_id) = &chains[&target.rpc_url];
+        contracts.push(Administered {
+            address: target.hub,
+            chain_id: *chain_id,
+            provider: provider.clone(),
+            sender: sender.clone(),
+        });
     }
     Ok(contracts)
 }
@@ -294,7 +302,7 @@ impl Registrar {
         }
         self.watcher.commit(&batch).await?;
         for follower in &self.outcomes {
-            report.settled += follower.step().await?.0;
+            report.settled += follower.step(&self.hubs).await?.0;
         }
         if changed {
             tracing::info!(

@@ -32,6 +32,8 @@ pub(crate) struct OutcomeFollower {
 /// What a settlement log says.
 struct Verdict {
     accepted: bool,
+    /// The settlement's data (where the execution is).
+    data: alloy::primitives::Bytes,
     /// The center's id: the hub's task id and the attempt (`triggerx_attestation::settlement_id`).
     settlement_id: U256,
     task_number: i64,
@@ -43,6 +45,7 @@ fn verdict(log: &Log) -> Option<Verdict> {
     if let Ok(e) = AttestationCenter::TaskSubmitted::decode_log(&log.inner) {
         return Some(Verdict {
             accepted: true,
+            data: e.data.data.clone(),
             settlement_id: e.taskId,
             task_number: number(e.taskNumber),
             performer: e.operator,
@@ -51,6 +54,7 @@ fn verdict(log: &Log) -> Option<Verdict> {
     if let Ok(e) = AttestationCenter::TaskRejected::decode_log(&log.inner) {
         return Some(Verdict {
             accepted: false,
+            data: e.data.data.clone(),
             settlement_id: e.taskId,
             task_number: number(e.taskNumber),
             performer: e.operator,
@@ -82,7 +86,7 @@ impl OutcomeFollower {
 
     /// Records the settlements of the next range of blocks; returns how many were new and whether a
     /// range was scanned.
-    pub(crate) async fn step(&self) -> Result<(usize, bool), RegistrarError> {
+    pub(crate) async fn step(&self, hubs: &[crate::Administered]) -> Result<(usize, bool), RegistrarError> {
         let batch = self.watcher.next_batch().await?;
         let mut recorded = 0;
         // The keepers are read once per batch, and only when it holds a settlement.
@@ -99,6 +103,8 @@ impl OutcomeFollower {
                     let Some(verdict) = verdict(log) else {
                         return Err(RegistrarError::Decode(format!("{:?}", log.topics().first())));
                     };
+                    // The fee first: a failure retries the whole batch (both steps are idempotent).
+                    crate::fees::release(hubs, verdict.settlement_id, verdict.accepted, &verdict.data).await?;
                     let (hub_task_id, attempt) = split_settlement_id(verdict.settlement_id);
                     let Some(task_id) = store_task_id(self.namespace, hub_task_id) else { continue };
                     if self.record(task_id, attempt, &verdict, log.transaction_hash, &mut keepers).await? {
