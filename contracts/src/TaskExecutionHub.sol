@@ -54,9 +54,9 @@ contract TaskExecutionHub is ReentrancyGuard {
     uint256 public constant FINISH_RESERVE = 50_000;
     /// @notice Gas of the transaction outside the measured part: the intrinsic 21,000, the call's
     /// dispatch and decoding before the measurement starts, and holding the fee, its escrow slot and the
-    /// event after it ends (16,850 more than paying the keeper at once did). `triggerx bench hub-gas`
+    /// event after it ends (17,000 more than paying the keeper at once did). `triggerx bench hub-gas`
     /// prints the receipt's gas next to the gas charged for; calldata is added at 4 per byte.
-    uint256 public constant UNMEASURED_GAS = 21_000 + 1_000 + 26_000 + 16_850;
+    uint256 public constant UNMEASURED_GAS = 21_000 + 1_000 + 26_000 + 17_000;
 
     IJobRegistry public immutable jobRegistry;
     IGasRegistry public immutable gasRegistry;
@@ -73,8 +73,11 @@ contract TaskExecutionHub is ReentrancyGuard {
     address public verdictSource;
     /// @dev Verdicts relayed by the admin (chains without a center), two bits per settlement id.
     mapping(uint256 => uint256) private _relayedVerdicts;
-    /// @dev Per executed task: keccak256(keeper, owner, attempt, amount) of its held fee.
+    /// @dev Per executed task: keccak256(keeper, owner, attempt, amount, executedAt) of its held fee.
     mapping(uint256 => bytes32) private _escrow;
+    /// @notice How long a held fee waits for its verdict; an execution no quorum settled by then (its
+    /// performer never reported it, say) gives the fee back to the owner.
+    uint256 public constant VERDICT_WINDOW = 1 days;
 
     event FunctionExecuted(
         uint256 indexed taskId,
@@ -160,21 +163,27 @@ contract TaskExecutionHub is ReentrancyGuard {
         uint256 amount = gasUsed * tx.gasprice + assignment.keeperFee;
         if (amount > assignment.maxFee) amount = assignment.maxFee;
         gasRegistry.holdFee(owner, amount);
-        _escrow[assignment.taskId] = keccak256(abi.encode(msg.sender, owner, assignment.attempt, amount));
+        _escrow[assignment.taskId] =
+            keccak256(abi.encode(msg.sender, owner, assignment.attempt, amount, uint64(block.timestamp)));
         emit FunctionExecuted(assignment.taskId, jobId, msg.sender, target, success, amount, gasUsed, returnData);
     }
 
     /// @notice Releases the fee held for `taskId`'s execution by the verdict on that attempt: to the
     /// keeper when a quorum accepted it, back to the owner when a quorum rejected it. Anyone may call it
-    /// with the execution's facts (the keeper and amount of its `FunctionExecuted`, the job's owner and
-    /// the assignment's attempt); the hub checks them against what it held.
-    function releaseFee(uint256 taskId, address keeper, address owner, uint32 attempt, uint256 amount) external {
-        if (_escrow[taskId] != keccak256(abi.encode(keeper, owner, attempt, amount))) revert UnknownEscrow(taskId);
+    /// with the execution's facts (the keeper and amount of its `FunctionExecuted`, the job's owner, the
+    /// assignment's attempt and the execution block's timestamp); the hub checks them against what it
+    /// held. Past `VERDICT_WINDOW` without a verdict the fee goes back to the owner.
+    function releaseFee(uint256 taskId, address keeper, address owner, uint32 attempt, uint256 amount, uint64 executedAt)
+        external
+    {
+        if (_escrow[taskId] != keccak256(abi.encode(keeper, owner, attempt, amount, executedAt))) {
+            revert UnknownEscrow(taskId);
+        }
         uint256 id = (uint256(attempt) << 128) | uint128(taskId);
         (bool settled, bool accepted) = verdictSource == address(0)
             ? TaskIdMarks.verdictOf(_relayedVerdicts, id)
             : IVerdicts(verdictSource).verdictOf(id);
-        if (!settled) revert NotSettled(taskId, attempt);
+        if (!settled && block.timestamp <= uint256(executedAt) + VERDICT_WINDOW) revert NotSettled(taskId, attempt);
         delete _escrow[taskId];
         gasRegistry.releaseFee(owner, keeper, amount, accepted);
         emit FeeReleased(taskId, accepted ? keeper : owner, amount, accepted);

@@ -102,7 +102,7 @@ contract TaskExecutionHubTest is Fixture {
         verdicts[0] = accepted;
         vm.prank(admin);
         hub.relayVerdicts(ids, verdicts);
-        hub.releaseFee(a.taskId, a.performer, owner, a.attempt, amount);
+        hub.releaseFee(a.taskId, a.performer, owner, a.attempt, amount, uint64(block.timestamp));
     }
 
     function sign(TaskExecutionHub.Assignment memory a, uint256 key) internal returns (bytes memory) {
@@ -309,7 +309,7 @@ contract TaskExecutionHubTest is Fixture {
         uint256 charged = 1 ether - gas.balances(user);
         bytes memory unsettled = abi.encodeWithSelector(TaskExecutionHub.NotSettled.selector, a.taskId, uint32(2));
         vm.expectRevert(unsettled);
-        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged, uint64(block.timestamp));
         // A rejection of another attempt (a false claim before this execution) does not release it.
         uint256[] memory ids = new uint256[](1);
         ids[0] = (uint256(1) << 128) | a.taskId;
@@ -317,18 +317,37 @@ contract TaskExecutionHubTest is Fixture {
         vm.prank(admin);
         hub.relayVerdicts(ids, verdicts);
         vm.expectRevert(unsettled);
-        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged, uint64(block.timestamp));
         bytes memory unknown = abi.encodeWithSelector(TaskExecutionHub.UnknownEscrow.selector, a.taskId);
         vm.expectRevert(unknown);
-        hub.releaseFee(a.taskId, keeper, user, 1, charged);
+        hub.releaseFee(a.taskId, keeper, user, 1, charged, uint64(block.timestamp));
         vm.expectRevert(unknown);
-        hub.releaseFee(a.taskId, stranger, user, 2, charged);
+        hub.releaseFee(a.taskId, stranger, user, 2, charged, uint64(block.timestamp));
         vm.expectRevert(unknown);
-        hub.releaseFee(a.taskId, keeper, user, 2, charged + 1);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged + 1, uint64(block.timestamp));
         settle(a, user, charged, true);
         assertEq(keeper.balance, charged, "paid once");
         vm.expectRevert(unknown);
-        hub.releaseFee(a.taskId, keeper, user, 2, charged);
+        hub.releaseFee(a.taskId, keeper, user, 2, charged, uint64(block.timestamp));
+    }
+
+    function test_a_fee_no_quorum_settles_within_the_window_goes_back_to_the_owner() public {
+        uint256 jobId = timeJob(60);
+        fund(user, 1 ether);
+        bytes memory data = abi.encodeCall(Counter.increment, ());
+        TaskExecutionHub.Assignment memory a = assignment(jobId, keeper, address(counter), data);
+        execute(a, data);
+        uint64 executedAt = uint64(block.timestamp);
+        uint256 charged = 1 ether - gas.balances(user);
+        vm.warp(block.timestamp + hub.VERDICT_WINDOW());
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.NotSettled.selector, a.taskId, uint32(1)));
+        hub.releaseFee(a.taskId, keeper, user, 1, charged, executedAt);
+        vm.warp(block.timestamp + 1);
+        vm.expectRevert(abi.encodeWithSelector(TaskExecutionHub.UnknownEscrow.selector, a.taskId));
+        hub.releaseFee(a.taskId, keeper, user, 1, charged, executedAt + 1);
+        hub.releaseFee(a.taskId, keeper, user, 1, charged, executedAt);
+        assertEq(gas.balances(user), 1 ether, "an unsettled execution's fee goes back to the owner");
+        assertEq(keeper.balance, 0, "its keeper earns nothing");
     }
 
     function test_only_the_admin_relays_verdicts_and_never_where_a_center_decides() public {

@@ -217,6 +217,14 @@ async fn keeper_executes_its_assignment_once_paid_for_the_gas_it_used_and_strang
         owner,
         attempt: decoded.assignment.attempt,
         amount: charged,
+        executedAt: chain
+            .plain
+            .get_block_by_number(receipt.block_number.unwrap().into())
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .timestamp,
     };
     assert!(admin.send_and_confirm(to_hub(release.abi_encode())).await.unwrap().status());
     let keeper_paid = chain.plain.get_balance(chain.anvil.accounts[keeper].address).await.unwrap();

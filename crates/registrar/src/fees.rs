@@ -1,8 +1,8 @@
 //! Releasing a settled execution's held fee on the hub that executed it: to the keeper when the
 //! quorum accepted the execution, back to the job owner when it rejected it. Everything comes from the
 //! chains, not the store: the settlement's `data` names the execution's chain and transaction, whose
-//! receipt and input give the hub's task id, keeper, amount, job and attempt; the hub checks them
-//! against what it held and against the verdict. On the center's chain the hub reads the center's
+//! receipt, block and input give the hub's task id, keeper, amount, job, attempt and execution time;
+//! the hub checks them against what it held and against the verdict. On the center's chain the hub reads the center's
 //! verdict itself; elsewhere the registrar relays it first (as it relays the keeper set).
 
 use alloy::consensus::Transaction as _;
@@ -58,6 +58,15 @@ pub(crate) async fn release(
         // Another attempt's verdict (a false claim): the execution's own attempt releases its fee.
         return Ok(false);
     }
+    let block = receipt.block_number.ok_or_else(|| RegistrarError::Decode(format!("{tx_hash} is not mined")))?;
+    let executed_at = hub
+        .provider
+        .get_block_by_number(block.into())
+        .await
+        .map_err(ChainError::from)?
+        .ok_or_else(|| RegistrarError::Decode(format!("block {block} of {tx_hash} is gone")))?
+        .header
+        .timestamp;
     let registry =
         JobRegistry::new(contract.jobRegistry().call().await.map_err(ChainError::from)?, hub.provider.clone());
     let owner = registry.getJobOwner(event.jobId).call().await.map_err(ChainError::from)?;
@@ -74,6 +83,7 @@ pub(crate) async fn release(
         owner,
         attempt,
         amount: event.amount,
+        executedAt: executed_at,
     };
     if !went_through(hub.send(release.abi_encode()).await, settlement_id)? {
         return Ok(false);
