@@ -29,24 +29,25 @@ use triggerx_p2p::{Multiaddr, P2pConfig, P2pNode};
 use triggerx_registrar::RegistrarConfig;
 use triggerx_store::Store;
 
-async fn job(store: &Store, l2: &ChainDeployment, owner: &triggerx_chain::deployment::DevAccount) -> JobId {
+/// A job of `owner` on `chain` (registered there with a 1 ETH gas deposit) calling `incrementBy(5)`.
+async fn new_job(store: &Store, chain: &ChainDeployment, owner: &triggerx_chain::deployment::DevAccount) -> JobId {
     let id = triggerx_chain::jobs::register_job(
-        &l2.rpc_url,
+        &chain.rpc_url,
         &owner.private_key,
-        l2.contracts.job_registry,
-        &triggerx_chain::jobs::JobRegistration::interval("poke", l2.address("Counter").unwrap(), 60, 3600),
+        chain.contracts.job_registry,
+        &triggerx_chain::jobs::JobRegistration::interval("poke", chain.address("Counter").unwrap(), 60, 3600),
     )
     .await
     .unwrap();
     triggerx_chain::jobs::deposit_gas(
-        &l2.rpc_url,
+        &chain.rpc_url,
         &owner.private_key,
-        l2.contracts.gas_registry,
+        chain.contracts.gas_registry,
         U256::from(10u128.pow(18)),
     )
     .await
     .unwrap();
-    store.create_jobs(&common::counter_job(JobId(id), owner.address, l2, common::ABI)).await.unwrap();
+    store.create_jobs(&common::counter_job(JobId(id), owner.address, chain, common::ABI)).await.unwrap();
     JobId(id)
 }
 
@@ -168,7 +169,7 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
         dispatcher_node.clone(),
         reports,
         DispatcherConfig { deadline: Duration::from_secs(3), ..Default::default() },
-        vec![DispatcherChain::for_chain(&l2, 0, Duration::from_millis(100))],
+        DispatcherChain::from_deployment(&deployment, 0, Duration::from_millis(100)),
         RequestSource::None,
     )
     .await
@@ -205,7 +206,7 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
     // 1. Eight tasks, two per performer in the rotation: the misreporting performer's executions are
     // rejected on-chain, every other one accepted, whatever the lying attester signs.
     let owner = &accounts[6];
-    let job = job(&store, &l2, owner).await;
+    let job = new_job(&store, &l2, owner).await;
     let namespace = store.task_namespace().await.unwrap();
     let mut verdicts = Vec::new();
     for i in 0..8 {
@@ -304,6 +305,33 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
         gas.getBalance(owner.address).call().await.unwrap(),
         U256::from(10u128.pow(18)) - paid,
         "the owner paid for accepted executions only"
+    );
+
+    // 4. A task on the L1, which has no center: the registrar relays the center's verdict to the L1
+    // hub and releases the fee there.
+    let l1 = deployment.chain(ChainRole::L1).unwrap().clone();
+    let l1_job = new_job(&store, &l1, owner).await;
+    let occurrence = format!("time:{}", triggerx_core::time::now_millis() + 1000);
+    let task = dispatcher.request(&TaskRequest { job_id: l1_job, occurrence_key: occurrence }).await.unwrap();
+    let done = settled(&store, task.task_id, true, Duration::from_secs(90)).await;
+    assert_eq!(done.is_accepted, Some(true), "{done:?}");
+    let l1_hub =
+        TaskExecutionHub::new(l1.contracts.hub, ProviderBuilder::new().connect_http(l1.rpc_url.parse().unwrap()));
+    let started = Instant::now();
+    while l1_hub.isFeeHeld(onchain_task_id(namespace, done.task_id)).call().await.unwrap() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the L1 fee is still held");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settlement = settlement_id(onchain_task_id(namespace, done.task_id), u32::try_from(done.attempt).unwrap());
+    assert!(l1_hub.verdictOf(settlement).call().await.unwrap().accepted, "the relayed verdict");
+    let l1_gas = TriggerGasRegistry::new(
+        l1.contracts.gas_registry,
+        ProviderBuilder::new().connect_http(l1.rpc_url.parse().unwrap()),
+    );
+    assert_eq!(
+        l1_gas.getBalance(owner.address).call().await.unwrap(),
+        U256::from(10u128.pow(18)) - done.task_cost_wei.parse::<U256>().unwrap(),
+        "the L1 owner paid its accepted execution"
     );
 
     drop(aggregator);
