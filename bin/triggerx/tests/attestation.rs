@@ -240,6 +240,7 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
     let rejected = aggregator.stats.rejected.load(Ordering::Relaxed);
     let accepted = aggregator.stats.accepted.load(Ordering::Relaxed);
     assert_eq!(accepted + rejected, 8, "one settlement per task");
+    assert_eq!(aggregator.stats.forged.load(Ordering::Relaxed), 0, "no honest attestation was taken for a forgery");
     let points = store.list_keepers().await.unwrap();
     let misreporter = points.iter().find(|k| k.keeper_address == format!("{:#x}", net.keys[2].controller.address()));
     let honest = points.iter().find(|k| k.keeper_address == format!("{:#x}", net.keys[0].controller.address()));
@@ -251,6 +252,41 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
         triggerx_store::ATTESTER_POINTS * misreporter.no_attested_tasks as f64,
         "a rejected performer earns nothing for its {misreported} rejected executions, only its attestations"
     );
+
+    // 1b. A stranger publishes rejections in every operator's name, before the attesters speak: the
+    // aggregator drops them (not signed by the operators' consensus keys) and the task is accepted.
+    let (forger, _) = P2pNode::start(
+        P2pConfig { bootstrap: net.bootstrap.clone(), ..p2p.clone() }
+            .accepting_tasks_from(vec![dispatcher_key.address()]),
+        alloy::signers::local::PrivateKeySigner::random(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let occurrence = format!("time:{}", triggerx_core::time::now_millis() + 50);
+    let task = dispatcher.request(&TaskRequest { job_id: job, occurrence_key: occurrence }).await.unwrap();
+    let started = Instant::now();
+    while aggregator.stats.forged.load(Ordering::Relaxed) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the forged attestations were not seen");
+        for operator_id in 1..=4 {
+            let forged = triggerx_p2p::Attestation {
+                task_id: task.task_id,
+                attempt: 1,
+                operator_id,
+                approve: false,
+                reason: "forged".into(),
+                proof_of_task: B256::repeat_byte(9),
+                signature: [U256::from(1), U256::from(2)],
+            };
+            let _ = forger.publish(&triggerx_p2p::Message::Attestation(forged)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let done = settled(&store, task.task_id, false, Duration::from_secs(60)).await;
+    let performer = keeper_index(&store.list_keepers().await.unwrap(), &net.keys, done.task_performer_id.unwrap());
+    assert_eq!(done.is_accepted, Some(performer != 2), "forged verdicts changed nothing: {done:?}");
+    drop(forger);
+    let rejected_before_claims = aggregator.stats.rejected.load(Ordering::Relaxed);
 
     // 2. Keeper 2 now claims a transaction it did not send; keeper 3 (the liar) is offline. The claim
     // is rejected on-chain for its attempt, and the task, re-assigned, is executed and accepted.
@@ -278,7 +314,7 @@ async fn a_quorum_of_attesters_accepts_honest_work_and_rejects_lies() {
     assert!(claimed.attempt >= 2, "re-assigned after the false claim: {claimed:?}");
     let first_attempt = settlement_id(onchain_task_id(namespace, claimed.task_id), 1);
     assert!(center.isSettled(first_attempt).call().await.unwrap(), "the false claim was settled (rejected)");
-    assert!(aggregator.stats.rejected.load(Ordering::Relaxed) > rejected, "as a rejection");
+    assert!(aggregator.stats.rejected.load(Ordering::Relaxed) > rejected_before_claims, "as a rejection");
     let attempts = store.task_attempts(claimed.task_id).await.unwrap();
     assert_ne!(attempts.last().unwrap().performer_id, attempts[0].performer_id, "another keeper executed it");
 

@@ -1,9 +1,12 @@
 //! The aggregator: listens to the P2P network for assignments, performers' stated records and
 //! attesters' verdicts, and as soon as the verdicts of one kind carry the center's quorum it
 //! aggregates them and settles the attempt with `AttestationCenter.submitTask` through the chain
-//! layer's transaction sender. Anyone may run one: the center accepts a settlement only with a valid
-//! quorum, once per attempt, so several aggregators still give one settlement (each checks
-//! `isSettled` before it pays for a transaction, and a lost race is recognised and not retried).
+//! layer's transaction sender. A verdict counts only when its P2P envelope is signed by the consensus
+//! key its operator registered on L1 (nobody can pre-empt an operator's verdict with a forged one), and
+//! only once its BLS signature verifies against the operator's key. Anyone may run one: the center
+//! accepts a settlement only with a valid quorum, once per attempt, so several aggregators still give
+//! one settlement (each checks `isSettled` before it pays for a transaction, and a lost race is
+//! recognised and not retried).
 
 pub mod collector;
 pub mod operators;
@@ -99,6 +102,8 @@ pub struct AggregatorStats {
     pub settled_elsewhere: AtomicU64,
     /// Submissions that failed (retried on the next verdict).
     pub failures: AtomicU64,
+    /// Attestations dropped: not signed by their operator's consensus key.
+    pub forged: AtomicU64,
     /// Blocks from each execution's receipt to its settlement, when both are on the center's chain.
     pub latency_blocks: std::sync::Mutex<Vec<u64>>,
 }
@@ -184,29 +189,7 @@ async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Rec
         let key: Option<AttemptKey> = tokio::select! {
             received = incoming.recv() => {
                 let Some(received) = received else { return };
-                let mut collector = inner.collector.lock().await;
-                match received.message {
-                    Message::Task(task) => {
-                        let key = (task.task_id, task.attempt());
-                        collector.task(*task, now_secs());
-                        Some(key)
-                    }
-                    Message::ExecutionReport(report) => {
-                        let mined = matches!(report.status, ReportStatus::Executed | ReportStatus::Failed);
-                        match report.record {
-                            Some(record) if mined => {
-                                collector.record((report.task_id, report.attempt), *record);
-                                Some((report.task_id, report.attempt))
-                            }
-                            _ => None,
-                        }
-                    }
-                    Message::Attestation(attestation) => {
-                        let key = (attestation.task_id, attestation.attempt);
-                        collector.attestation(attestation);
-                        Some(key)
-                    }
-                }
+                inner.take(received).await
             }
             _ = tick.tick() => None,
         };
@@ -224,6 +207,39 @@ async fn listen(inner: Arc<Inner>, mut incoming: tokio::sync::mpsc::Receiver<Rec
 }
 
 impl Inner {
+    /// Files a received message; the attempt it concerns, if any.
+    async fn take(&self, received: Received) -> Option<AttemptKey> {
+        match received.message {
+            Message::Task(task) => {
+                let key = (task.task_id, task.attempt());
+                self.collector.lock().await.task(*task, now_secs());
+                Some(key)
+            }
+            Message::ExecutionReport(report) => {
+                let mined = matches!(report.status, ReportStatus::Executed | ReportStatus::Failed);
+                let record = report.record.filter(|_| mined)?;
+                let key = (report.task_id, report.attempt);
+                self.collector.lock().await.record(key, *record);
+                Some(key)
+            }
+            Message::Attestation(attestation) => {
+                let key = (attestation.task_id, attestation.attempt);
+                let (sender, id) = (received.from, attestation.operator_id);
+                if !self.operators.lock().await.0.speaks_for(sender, id) {
+                    // A new operator the set does not hold yet, or a forgery: read the set again.
+                    self.refresh_operators(true).await;
+                    if !self.operators.lock().await.0.speaks_for(sender, id) {
+                        tracing::warn!(operator = id, %sender, "an attestation not signed by its operator's consensus key; dropped");
+                        self.stats.forged.fetch_add(1, Ordering::Relaxed);
+                        return None;
+                    }
+                }
+                self.collector.lock().await.attestation(attestation);
+                Some(key)
+            }
+        }
+    }
+
     /// Reads the operator set again when it is older than the refresh period (or `now`, at most
     /// once per [`RELOAD_PAUSE`]).
     async fn refresh_operators(&self, now: bool) {

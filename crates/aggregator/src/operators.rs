@@ -23,11 +23,19 @@ pub struct OperatorSet {
     pub operators: BTreeMap<u64, Operator>,
     /// Operator ids by address.
     pub ids: HashMap<Address, u64>,
+    /// Each operator's consensus address (the key its P2P messages are signed with).
+    pub consensus: HashMap<u64, Address>,
     /// The center's quorum share (numerator, denominator).
     pub quorum: (u128, u128),
 }
 
 impl OperatorSet {
+    /// Whether `sender` is the consensus key of operator `id` (an attestation in its name must be
+    /// signed with it, so nobody can pre-empt an operator's verdict with a forged one).
+    pub fn speaks_for(&self, sender: Address, id: u64) -> bool {
+        self.consensus.get(&id) == Some(&sender)
+    }
+
     /// The id of `address`, if it is an operator.
     pub fn id_of(&self, address: Address) -> Option<u64> {
         self.ids.get(&address).copied()
@@ -69,6 +77,7 @@ impl OperatorSet {
             let key = BlsPublicKey::from_words(&key_g1, &registered.blsPublicKey)?;
             set.operators.insert(id, Operator { key, power });
             set.ids.insert(address, id);
+            set.consensus.insert(id, registered.consensusAddress);
         }
         let contract = AttestationCenter::new(center, center_provider.clone());
         let total: u128 = contract.totalVotingPower().call().await.map_err(ChainError::from)?.saturating_to();
