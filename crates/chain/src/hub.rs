@@ -56,6 +56,23 @@ pub fn decode_execution(log: &Log) -> Option<HubExecution> {
     Some(HubExecution { event, tx_hash: log.transaction_hash?, block_number: log.block_number? })
 }
 
+/// The hub's `FunctionExecuted` for `task_id` in `receipt`, emitted by `hub` (the performer's own
+/// receipt, an attester's, the registrar's when it releases the fee).
+pub fn execution_in_receipt(
+    receipt: &alloy::rpc::types::TransactionReceipt,
+    hub: Address,
+    task_id: alloy::primitives::U256,
+) -> Option<TaskExecutionHub::FunctionExecuted> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.address() == hub)
+        .filter_map(|log| TaskExecutionHub::FunctionExecuted::decode_log(&log.inner).ok())
+        .map(|log| log.data)
+        .find(|event| event.taskId == task_id)
+}
+
 /// A node's revert message with the hub's custom error named when its data is one (e.g.
 /// `AlreadyExecuted(12)`), otherwise the message as it was.
 pub fn describe_hub_error(message: &str) -> String {

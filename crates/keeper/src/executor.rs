@@ -145,7 +145,7 @@ impl ChainAccess {
             ..refusal(task, performer, "")
         });
         let receipt = self.sender.confirm(sent).await?;
-        let executed = crate::record::execution_event(&receipt, task.hub, task.assignment.taskId);
+        let executed = triggerx_chain::hub::execution_in_receipt(&receipt, task.hub, task.assignment.taskId);
         let (status, reason) = match (&executed, receipt.status()) {
             (Some(event), true) if event.success => (ReportStatus::Executed, String::new()),
             (Some(event), true) => {

@@ -5,31 +5,16 @@
 use alloy::consensus::Transaction as _;
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::rpc::types::{Transaction, TransactionReceipt};
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::sol_types::SolCall;
 use triggerx_attestation::ExecutionRecord;
 use triggerx_chain::bindings::TaskExecutionHub;
+use triggerx_chain::hub::execution_in_receipt;
 use triggerx_p2p::TaskMessage;
-
-/// The hub's `FunctionExecuted` for `task_id` in `receipt`, emitted by `hub`.
-pub fn execution_event(
-    receipt: &TransactionReceipt,
-    hub: Address,
-    task_id: U256,
-) -> Option<TaskExecutionHub::FunctionExecuted> {
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|log| log.address() == hub)
-        .filter_map(|log| TaskExecutionHub::FunctionExecuted::decode_log(&log.inner).ok())
-        .map(|log| log.data)
-        .find(|event| event.taskId == task_id)
-}
 
 /// What the performer states about its execution of `task` (its receipt, and the calldata it was
 /// assigned: the hub checked that calldata's hash).
 pub fn stated_record(task: &TaskMessage, performer: Address, receipt: &TransactionReceipt) -> ExecutionRecord {
-    let event = execution_event(receipt, task.hub, task.assignment.taskId);
+    let event = execution_in_receipt(receipt, task.hub, task.assignment.taskId);
     ExecutionRecord {
         chainId: U256::from(task.chain_id),
         hub: task.hub,
@@ -73,7 +58,7 @@ pub fn observed_record(
     if !receipt.status() {
         return Err("hub_call_reverted: the hub refused the transaction".into());
     }
-    let event = execution_event(receipt, task.hub, task.assignment.taskId)
+    let event = execution_in_receipt(receipt, task.hub, task.assignment.taskId)
         .ok_or_else(|| "no_execution_event: the hub did not execute this task".to_string())?;
     if event.keeper != sender {
         return Err("wrong_keeper: the hub paid another keeper".into());

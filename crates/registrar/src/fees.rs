@@ -41,14 +41,7 @@ pub(crate) async fn release(
     let (Some(receipt), Some(tx)) = (receipt, tx) else {
         return Err(RegistrarError::Decode(format!("the settled execution {tx_hash} is not on chain {chain_id} yet")));
     };
-    let event = receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.address() == hub.address)
-        .filter_map(|l| l.log_decode::<TaskExecutionHub::FunctionExecuted>().ok())
-        .map(|l| l.inner.data)
-        .find(|e| e.taskId == hub_task_id);
+    let event = triggerx_chain::hub::execution_in_receipt(&receipt, hub.address, hub_task_id);
     let call = TaskExecutionHub::executeFunctionCall::abi_decode(tx.input()).ok();
     let (Some(event), Some(call)) = (event, call) else {
         tracing::warn!(%settlement_id, tx = %tx_hash, "the settled transaction is not this task's execution");
